@@ -1,0 +1,50 @@
+# Les Essentiels — the commands a developer and CI use. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint bench clean
+
+help:
+	@echo "make run    - install, migrate, load the demo shop and serve it on http://$(HOST):$(PORT)"
+	@echo "make test   - run the whole test suite against PostgreSQL and Redis on loopback"
+	@echo "make lint   - ruff"
+	@echo "make bench  - run every benchmark under bench/"
+
+# The virtualenv is rebuilt only when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	mkdir -p var
+	DJANGO_SETTINGS_MODULE=essentiels.settings.dev $(BIN)/python manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=essentiels.settings.dev $(BIN)/python manage.py compilemessages --ignore ".venv/*" -v0
+	DJANGO_SETTINGS_MODULE=essentiels.settings.dev $(BIN)/python manage.py load_demo --admin
+	DJANGO_SETTINGS_MODULE=essentiels.settings.dev $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP)
+	scripts/services.sh ensure
+	$(BIN)/python manage.py compilemessages --ignore ".venv/*" -v0
+	DJANGO_SETTINGS_MODULE=essentiels.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	scripts/services.sh ensure
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf var/dev.sqlite3 .pytest_cache

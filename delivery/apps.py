@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DeliveryConfig(AppConfig):
+    """Districts with a fixed weekday, delivery dates and capacities, bus routes and manifests."""
+
+    name = "delivery"
+    verbose_name = _("Delivery")

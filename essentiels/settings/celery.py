@@ -1,0 +1,28 @@
+"""Celery settings (namespace CELERY_). Brokers and eagerness are set per environment."""
+
+from celery.schedules import crontab
+
+CELERY_TIMEZONE = "Europe/Paris"
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# A task is acknowledged only once it has run, and a worker killed mid-task puts it back on the
+# queue: tasks must therefore be idempotent (they take ids and re-check state).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_RESULT_EXPIRES = 24 * 3600
+# With acks_late, Redis redelivers an unacknowledged task after this delay: it must exceed the
+# longest task (the hard time limit above).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+CELERY_BEAT_SCHEDULE = {
+    # Every night at 03:30 Paris time: delete expired shopper sessions (cached_db leaves rows).
+    "clear-expired-sessions": {
+        "task": "essentiels.tasks.sessions_clear_expired_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
+}

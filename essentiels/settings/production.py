@@ -1,0 +1,43 @@
+"""Production: every secret and service address comes from the environment, with no default.
+
+Served over HTTPS behind a proxy (nginx) that sets X-Forwarded-Proto; ``manage.py check --deploy``
+prints no warnings with real values.
+"""
+
+from essentiels.settings._env import database, env, redis_backed, redis_url, required_str
+from essentiels.settings.base import *  # noqa: F403
+
+SECRET_KEY = required_str("SECRET_KEY")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+if not ALLOWED_HOSTS:
+    raise SystemExit("Configuration error: ALLOWED_HOSTS is required (comma-separated host names).")
+
+DATABASES = {"default": database()}
+REDIS_URL = redis_url()
+globals().update(redis_backed(redis=REDIS_URL, key_prefix="essentiels"))
+CELERY_TASK_ALWAYS_EAGER = False
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed names, so whitenoise (or nginx) can cache static files forever.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# HTTPS terminates at the proxy; trust its X-Forwarded-Proto (nginx overwrites it, never appends).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# The load balancer probes over plain HTTP on the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
