@@ -1,0 +1,75 @@
+"""Shared fixtures. Tests run against the real PostgreSQL and Redis (see essentiels.settings.test):
+if either does not answer, the whole run stops with a clear message instead of skipping."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+
+def pytest_sessionstart(session):
+    import psycopg2
+    import redis
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.exit(f"Tests need PostgreSQL; DATABASE_URL points at {db['ENGINE']}.", returncode=3)
+    try:
+        psycopg2.connect(
+            host=db["HOST"],
+            port=db["PORT"] or 5432,
+            user=db["USER"],
+            password=db["PASSWORD"],
+            dbname=db["NAME"],
+            connect_timeout=3,
+        ).close()
+    except psycopg2.OperationalError as exc:
+        pytest.exit(
+            f"PostgreSQL is unreachable ({exc}). Run scripts/services.sh ensure.", returncode=3
+        )
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        pytest.exit(f"Redis is unreachable at {settings.REDIS_URL} ({exc}).", returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+def race(n: int, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> list[Any]:
+    """Run ``fn(*args, **kwargs)`` in ``n`` threads released together, each on its own database
+    connection. Returns each call's result, or the exception it raised. Needs a transactional test
+    (``@pytest.mark.django_db(transaction=True)``) so the threads see committed rows."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 — reported to the test, which asserts on it
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.fixture
+def racer():
+    return race
