@@ -34,7 +34,8 @@ def cache_check() -> None:
 
 
 def broker_check() -> None:
-    with celery_app.connection_for_write() as conn:
+    # Read from settings on each probe (not the app's cached conf) so overrides are honoured.
+    with celery_app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=PROBE_TIMEOUT_SECONDS)
 
 
@@ -46,7 +47,7 @@ CHECKS: dict[str, Callable[[], None]] = {
 
 
 def services_health() -> dict[str, str]:
-    """``{"database": "ok", "cache": "error: …", …}`` for every service, each checked independently."""
+    """``{"database": "ok", "cache": "error: …", …}``: each service checked independently."""
     results = {}
     for name, check in CHECKS.items():
         try:

@@ -3,8 +3,12 @@ from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from essentiels import views
+
+admin.site.site_header = _("Les Essentiels — back-office")
+admin.site.site_title = _("Les Essentiels")
 
 urlpatterns = [
     # Outside the language prefix: probed by the load balancer, not by people.
