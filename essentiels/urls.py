@@ -19,6 +19,7 @@ urlpatterns = [
 # French (the default language) has no prefix; English lives under /en/.
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
+    path("livraison/", include("delivery.urls")),
     path("", include(apps.get_app_config("oscar").urls[0])),
     prefix_default_language=False,
 )

@@ -26,7 +26,7 @@ INSTALLED_APPS = [
     "oscar.apps.analytics.apps.AnalyticsConfig",
     "oscar.apps.checkout.apps.CheckoutConfig",
     "oscar.apps.address.apps.AddressConfig",
-    "oscar.apps.shipping.apps.ShippingConfig",
+    "essentiels.oscar_forks.shipping.apps.ShippingConfig",
     "essentiels.apps.CatalogueConfig",
     "oscar.apps.catalogue.reviews.apps.CatalogueReviewsConfig",
     "oscar.apps.communication.apps.CommunicationConfig",
@@ -161,5 +161,25 @@ LOGGING = {
         "oscar.alerts": {"level": "WARNING"},
     },
 }
+
+# --- Delivery (districts, calendar, capacity) --------------------------------------------------
+# Cutoff: an order can be delivered on day D until DELIVERY_CUTOFF_TIME (Paris) on D minus
+# DELIVERY_CUTOFF_HOURS_BEFORE hours of wall-clock time, exclusive. With 48 and "12:00", a
+# Tuesday delivery takes orders until Sunday 11:59:59; from Sunday 12:00 they go to the next
+# Tuesday. Wall clock: a daylight-saving change in between moves no cutoff.
+DELIVERY_CUTOFF_HOURS_BEFORE = env.int("DELIVERY_CUTOFF_HOURS_BEFORE", default=48)
+DELIVERY_CUTOFF_TIME = env.str("DELIVERY_CUTOFF_TIME", default="12:00")
+# French public holidays (the holidays package) have no delivery: that week is skipped.
+DELIVERY_SKIP_PUBLIC_HOLIDAYS = env.bool("DELIVERY_SKIP_PUBLIC_HOLIDAYS", default=True)
+# How far ahead the shop offers dates and looks for room (booking, re-allocation).
+DELIVERY_HORIZON_WEEKS = env.int("DELIVERY_HORIZON_WEEKS", default=12)
+# Capacity counts baskets: order-line quantities whose product (or parent) has this class.
+DELIVERY_BASKET_PRODUCT_CLASS_SLUG = "panier"
+# The delivery fee is set per district, VAT included; this is the VAT rate inside it.
+DELIVERY_FEE_VAT_RATE = env.str("DELIVERY_FEE_VAT_RATE", default="0.20")
+# Fee shown on the cart page before the shopper gave a postcode (VAT included).
+DELIVERY_DEFAULT_FEE = env.str("DELIVERY_DEFAULT_FEE", default="4.90")
+# Oscar shipping method codes are this prefix + the ISO delivery date.
+DELIVERY_SHIPPING_CODE_PREFIX = "livraison-"
 
 from essentiels.settings.celery import *  # noqa: E402, F403

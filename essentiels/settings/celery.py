@@ -26,3 +26,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+
+# Delivery: every 10 minutes, email shoppers whose delivery moved and who were not told yet
+# (normally sent by the reschedule task itself; this catches a worker that died in between).
+CELERY_BEAT_SCHEDULE["delivery-moves-notify"] = {
+    "task": "delivery.tasks.delivery_moves_notify_task",
+    "schedule": crontab(minute="*/10"),
+}

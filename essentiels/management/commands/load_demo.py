@@ -6,6 +6,7 @@ from django.contrib.sites.models import Site
 from django.core.management.base import BaseCommand, CommandError
 
 from essentiels.demo.assortment import assortment_load
+from essentiels.demo.districts import districts_load_demo
 
 DEMO_ADMIN_EMAIL = "admin@essentiels.localhost"
 DEMO_ADMIN_PASSWORD = "essentiels-demo"  # noqa: S105 — printed to the developer, DEBUG only
@@ -28,6 +29,10 @@ class Command(BaseCommand):
         report = assortment_load()
         self.stdout.write(
             f"Assortment: {report.created} products created, {report.updated} updated."
+        )
+        districts = districts_load_demo()
+        self.stdout.write(
+            f"Districts: {districts.districts} loaded, {districts.opened} open for the demo."
         )
         if admin:
             self._demo_admin()

@@ -1,0 +1,1 @@
+"""Writes and workflows, split by topic: booking, reschedule, districts, waitlist."""
