@@ -43,7 +43,16 @@ def _clear_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _french_by_default():
+    # A request under /en/ leaves English active in the thread; every test starts in French.
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
     yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def race(n: int, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> list[Any]:

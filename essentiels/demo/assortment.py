@@ -3,7 +3,7 @@
 Source: ``data/assortment.csv`` beside this file (believable 2026 French supermarket prices).
 Loading is idempotent: every row is keyed by its SKU (the product's UPC and the stock record's
 partner SKU), so loading twice updates rows in place and creates nothing twice.
-The cost price and diet labels stay in the CSV until [Baskets] gives them a home in the database.
+Each stock record gets the row's cost price; each product its diet compatibilities.
 """
 
 from __future__ import annotations
@@ -22,13 +22,16 @@ from oscar.apps.catalogue.models import (
     ProductCategory,
     ProductClass,
 )
-from oscar.apps.partner.models import Partner, StockRecord
+
+from baskets.models import Diet, GroceryDiets
+from baskets.product_classes import GROCERY_CLASS_SLUG
+from baskets.services.rules import rules_deferred
+from essentiels.oscar_forks.partner.models import Partner, StockRecord
 
 ASSORTMENT_CSV = Path(__file__).parent / "data" / "assortment.csv"
 CENTS = Decimal("0.01")
 
 PARTNER_NAME = "Les Essentiels"
-GROCERY_CLASS_SLUG = "produit-epicerie"
 # Units on hand for each demo product (a fresh delivery from the warehouse).
 DEMO_STOCK = 500
 
@@ -91,38 +94,57 @@ def assortment_load(*, rows: list[AssortmentRow] | None = None) -> LoadReport:
     categories = {path: create_from_breadcrumbs(path) for path in {row.category for row in rows}}
 
     report = LoadReport()
-    for row in rows:
-        product, created = Product.objects.update_or_create(
-            upc=row.sku,
-            defaults={
-                "title": row.name,
-                "description": row.description,
-                "product_class": grocery_class,
-                "structure": Product.STANDALONE,
-                "is_public": True,
-            },
-        )
-        report.created += created
-        report.updated += not created
-        ProductCategory.objects.get_or_create(product=product, category=categories[row.category])
-        for code, value in (("brand", row.brand), ("pack_size", row.pack_size)):
-            ProductAttributeValue.objects.update_or_create(
-                product=product, attribute=attributes[code], defaults={"value_text": value}
+    with rules_deferred():  # one basket re-check at the end, not one per row
+        for row in rows:
+            _row_load(
+                row,
+                grocery_class=grocery_class,
+                partner=partner,
+                attributes=attributes,
+                category=categories[row.category],
+                report=report,
             )
-        StockRecord.objects.update_or_create(
-            partner=partner,
-            partner_sku=row.sku,
-            defaults={
-                "product": product,
-                "price_currency": "EUR",
-                "price": row.price_incl_tax,
-            },
-            # Stock moves with orders: a re-run must not reset it.
-            create_defaults={
-                "product": product,
-                "price_currency": "EUR",
-                "price": row.price_incl_tax,
-                "num_in_stock": DEMO_STOCK,
-            },
-        )
     return report
+
+
+def _row_load(
+    row: AssortmentRow, *, grocery_class, partner, attributes, category, report: LoadReport
+) -> None:
+    product, created = Product.objects.update_or_create(
+        upc=row.sku,
+        defaults={
+            "title": row.name,
+            "description": row.description,
+            "product_class": grocery_class,
+            "structure": Product.STANDALONE,
+            "is_public": True,
+        },
+    )
+    report.created += created
+    report.updated += not created
+    ProductCategory.objects.get_or_create(product=product, category=category)
+    GroceryDiets.objects.update_or_create(
+        product=product, defaults={code: code in row.diets for code in Diet.values}
+    )
+    for code, value in (("brand", row.brand), ("pack_size", row.pack_size)):
+        ProductAttributeValue.objects.update_or_create(
+            product=product, attribute=attributes[code], defaults={"value_text": value}
+        )
+    StockRecord.objects.update_or_create(
+        partner=partner,
+        partner_sku=row.sku,
+        defaults={
+            "product": product,
+            "price_currency": "EUR",
+            "price": row.price_incl_tax,
+            "cost_price": row.cost_price,
+        },
+        # Stock moves with orders: a re-run must not reset it.
+        create_defaults={
+            "product": product,
+            "price_currency": "EUR",
+            "price": row.price_incl_tax,
+            "cost_price": row.cost_price,
+            "num_in_stock": DEMO_STOCK,
+        },
+    )

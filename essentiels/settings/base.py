@@ -30,7 +30,7 @@ INSTALLED_APPS = [
     "essentiels.apps.CatalogueConfig",
     "oscar.apps.catalogue.reviews.apps.CatalogueReviewsConfig",
     "oscar.apps.communication.apps.CommunicationConfig",
-    "oscar.apps.partner.apps.PartnerConfig",
+    "essentiels.oscar_forks.partner.apps.PartnerConfig",
     "oscar.apps.basket.apps.BasketConfig",
     "oscar.apps.payment.apps.PaymentConfig",
     "oscar.apps.offer.apps.OfferConfig",
@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "treebeard",
     "sorl.thumbnail",
     "django_tables2",
+    "import_export",
     # Ours. "essentiels" holds project-wide commands (load_demo), /healthz and housekeeping tasks.
     "essentiels.apps.EssentielsConfig",
     "baskets",
@@ -181,5 +182,9 @@ DELIVERY_FEE_VAT_RATE = env.str("DELIVERY_FEE_VAT_RATE", default="0.20")
 DELIVERY_DEFAULT_FEE = env.str("DELIVERY_DEFAULT_FEE", default="4.90")
 # Oscar shipping method codes are this prefix + the ISO delivery date.
 DELIVERY_SHIPPING_CODE_PREFIX = "livraison-"
+
+# --- Baskets -----------------------------------------------------------------------------------
+# The most a basket may cost (cost price, excl. VAT) per person per day, in euros.
+BASKET_COST_CEILING = env.str("BASKET_COST_CEILING", default="5.00")
 
 from essentiels.settings.celery import *  # noqa: E402, F403

@@ -8,6 +8,8 @@ SECRET_KEY = env.str("SECRET_KEY", default="test-only-not-secret-les-essentiels"
 ALLOWED_HOSTS = ["*"]
 
 DATABASES = {"default": database(default="postgres://essentiels@127.0.0.1:5432/essentiels")}
+# Two test runs at once (say, two checkouts) each need their own test database.
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="") or None}
 REDIS_URL = redis_url(default="redis://127.0.0.1:6379/10")
 globals().update(redis_backed(redis=REDIS_URL, key_prefix="essentiels-test"))
 

@@ -24,7 +24,8 @@ def test_celery_is_configured_for_safe_redelivery():
     assert conf.accept_content == ["json"]
     assert conf.task_acks_late is True
     assert conf.task_reject_on_worker_lost is True
-    assert conf.task_time_limit and conf.task_soft_time_limit < conf.task_time_limit
+    assert conf.task_time_limit
+    assert conf.task_soft_time_limit < conf.task_time_limit
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
     assert conf.task_always_eager is False
     assert "clear-expired-sessions" in conf.beat_schedule

@@ -9,9 +9,10 @@ from oscar.apps.catalogue.models import (
     ProductCategory,
     ProductClass,
 )
-from oscar.apps.partner.models import Partner, StockRecord
 
+from baskets.models import BasketComponent, BasketTheme, BasketVariant, GroceryDiets, ThemedBasket
 from essentiels.demo.assortment import assortment_rows
+from essentiels.oscar_forks.partner.models import Partner, StockRecord
 
 COUNTED = [
     Product,
@@ -21,6 +22,11 @@ COUNTED = [
     ProductAttributeValue,
     ProductClass,
     Partner,
+    GroceryDiets,
+    BasketTheme,
+    ThemedBasket,
+    BasketVariant,
+    BasketComponent,
 ]
 
 
@@ -57,7 +63,7 @@ def test_load_demo_twice_creates_nothing_twice():
     call_command("load_demo", verbosity=0)
     # then nothing was created twice and stock levels were not reset
     assert counts() == first
-    assert first["Product"] == len(assortment_rows())
+    assert first["GroceryDiets"] == len(assortment_rows())
     assert StockRecord.objects.get(partner_sku="EPS-001").num_in_stock == 7
 
 
@@ -70,6 +76,7 @@ def test_every_demo_product_is_for_sale_in_euros():
     record = product.stockrecords.get()
     assert record.price_currency == "EUR"
     assert record.price == Decimal("0.89")
+    assert record.cost_price == Decimal("0.52")
     assert not StockRecord.objects.filter(price__isnull=True).exists()
 
 
@@ -78,3 +85,21 @@ def test_demo_admin_is_refused_outside_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG only"):
         call_command("load_demo", "--admin", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_demo_baskets_are_all_valid_and_cover_the_themes():
+    call_command("load_demo", verbosity=0)
+    variants = BasketVariant.objects.select_related("themed_basket__theme", "product")
+    assert variants.count() >= 12
+    assert all(v.is_valid and v.product.is_public for v in variants)
+    baskets = ThemedBasket.objects.select_related("theme")
+    assert baskets.count() >= 6
+    assert baskets.filter(vegetarian=True).exists()
+    assert baskets.filter(halal=True).exists()
+    for basket in baskets:
+        assert 2 <= basket.variants.count() <= 3
+    essentiels = variants.filter(themed_basket__theme__slug="essentiel")
+    assert essentiels.exists()
+    assert all(v.distinct_components >= 40 for v in essentiels)
+    assert all(v.cost_per_person_day <= Decimal("5.00") for v in variants)

@@ -1,4 +1,4 @@
-"""Settings load in every mode; bad configuration stops start-up with one line naming the variable."""
+"""Settings load in every mode; bad configuration stops start-up with one line naming it."""
 
 import os
 import subprocess

@@ -6,6 +6,7 @@ from django.contrib.sites.models import Site
 from django.core.management.base import BaseCommand, CommandError
 
 from essentiels.demo.assortment import assortment_load
+from essentiels.demo.baskets import baskets_load_demo
 from essentiels.demo.districts import districts_load_demo
 
 DEMO_ADMIN_EMAIL = "admin@essentiels.localhost"
@@ -30,6 +31,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Assortment: {report.created} products created, {report.updated} updated."
         )
+        variants = baskets_load_demo()
+        self.stdout.write(f"Baskets: {variants} household-size variants published.")
         districts = districts_load_demo()
         self.stdout.write(
             f"Districts: {districts.districts} loaded, {districts.opened} open for the demo."

@@ -1,0 +1,612 @@
+"""Back-office admin: the assortment (cost prices, diets, import/export) and basket compositions.
+
+Every save goes through the rules (baskets.rules): a composition that breaks one is refused with
+the message on the offending field, and a cost or diet change that breaks a published basket
+withdraws it and says so.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Subquery
+from django.http import JsonResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+
+from baskets.import_export import GroceryCostResource
+from baskets.models import (
+    BasketComponent,
+    BasketTheme,
+    BasketVariant,
+    Diet,
+    GroceryDiets,
+    GroceryProduct,
+    RuleStatus,
+    ThemedBasket,
+)
+from baskets.product_classes import GROCERY_CLASS_SLUG
+from baskets.rules import cost_ceiling
+from baskets.selectors import first_stockrecord, grocery_facts, variants_withdrawn_since
+from baskets.services.catalogue import (
+    basket_variant_save,
+    composition_evaluate,
+    grocery_product_class,
+    themed_basket_save,
+)
+from baskets.services.rules import (
+    basket_variant_publish,
+    basket_variant_withdraw,
+    basket_variants_check,
+    rules_deferred,
+)
+from essentiels.oscar_forks.partner.models import StockRecord
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:.2f} €".replace(".", ",")
+
+
+def _warn_withdrawn(request, since) -> None:
+    withdrawn = variants_withdrawn_since(since=since)
+    if withdrawn:
+        messages.warning(
+            request,
+            format_html(
+                "{} {}",
+                gettext("Withdrawn from sale because they now break a rule:"),
+                format_html_join(
+                    ", ",
+                    "{} ({})",
+                    ((v.product.get_title(), "; ".join(v.problem_messages())) for v in withdrawn),
+                ),
+            ),
+        )
+
+
+# --- Themes -------------------------------------------------------------------------------------
+
+
+@admin.register(BasketTheme)
+class BasketThemeAdmin(admin.ModelAdmin):
+    list_display = ["name", "min_components", "position"]
+    list_editable = ["position"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+    def save_model(self, request, obj, form, change):
+        since = timezone.now()
+        super().save_model(request, obj, form, change)
+        _warn_withdrawn(request, since)
+
+
+# --- The assortment: grocery products, their cost prices and diets -------------------------------
+
+
+class StockRecordInline(admin.TabularInline):
+    model = StockRecord
+    fields = ["partner", "partner_sku", "price", "cost_price", "num_in_stock"]
+    extra = 0
+    min_num = 1
+    verbose_name = _("stock record (price and cost)")
+
+
+class GroceryDietsInline(admin.StackedInline):
+    model = GroceryDiets
+    can_delete = False
+    verbose_name = _("compatible diets")
+    verbose_name_plural = _("compatible diets")
+
+
+class DietFilter(admin.SimpleListFilter):
+    """Products compatible with (or baskets promising) one diet."""
+
+    title = _("diet")
+    parameter_name = "diet"
+    field_prefix = "grocery_diets__"
+
+    def lookups(self, request, model_admin):
+        return Diet.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Diet.values:
+            return queryset.filter(**{f"{self.field_prefix}{self.value()}": True})
+        return queryset
+
+
+@admin.register(GroceryProduct)
+class GroceryProductAdmin(ImportExportMixin, admin.ModelAdmin):
+    resource_classes = [GroceryCostResource]
+    list_display = ["title", "upc", "shelf_price", "cost", "diets", "is_public"]
+    list_filter = ["is_public", DietFilter, "categories"]
+    search_fields = ["title", "upc"]
+    fields = ["title", "upc", "description", "is_public"]
+    inlines = [StockRecordInline, GroceryDietsInline]
+
+    def get_queryset(self, request):
+        records = first_stockrecord("pk")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(product_class__slug=GROCERY_CLASS_SLUG)
+            .select_related("grocery_diets")
+            .annotate(
+                first_price=Subquery(records.values("price")[:1]),
+                first_cost=Subquery(records.values("cost_price")[:1]),
+            )
+        )
+
+    @admin.display(description=_("price incl. VAT"), ordering="first_price")
+    def shelf_price(self, obj):
+        return _money(obj.first_price)
+
+    @admin.display(description=_("cost price"), ordering="first_cost")
+    def cost(self, obj):
+        return _money(obj.first_cost)
+
+    @admin.display(description=_("diets"))
+    def diets(self, obj):
+        row = getattr(obj, "grocery_diets", None)
+        return ", ".join(row.diet_labels()) if row else "—"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.product_class = grocery_product_class()
+            obj.structure = obj.STANDALONE
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        since = timezone.now()
+        with rules_deferred():  # one re-check after the stock records and diets are saved
+            super().save_related(request, form, formsets, change)
+        _warn_withdrawn(request, since)
+
+    def process_import(self, request, *args, **kwargs):
+        since = timezone.now()
+        response = super().process_import(request, *args, **kwargs)
+        _warn_withdrawn(request, since)
+        return response
+
+
+# --- Themed baskets ----------------------------------------------------------------------------
+
+
+class ThemedBasketForm(forms.ModelForm):
+    title = forms.CharField(label=_("title"), max_length=255)
+    upc = forms.CharField(
+        label=_("reference (UPC)"),
+        max_length=64,
+        help_text=_("Unique reference; household sizes get it with a suffix."),
+    )
+    description = forms.CharField(label=_("description"), widget=forms.Textarea, required=False)
+
+    class Meta:
+        model = ThemedBasket
+        fields = ["theme", "days", *Diet.values]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            product = self.instance.product
+            self.initial.update(
+                title=product.title, upc=product.upc, description=product.description
+            )
+            self.fields["upc"].disabled = True
+
+    def clean_upc(self):
+        from oscar.apps.catalogue.models import Product
+
+        upc = self.cleaned_data["upc"].strip()
+        others = Product.objects.filter(upc=upc)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.product_id)
+        if others.exists():
+            raise ValidationError(_("Another product already has this reference."))
+        return upc
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and not self.errors:
+            self._check_variants_still_valid(cleaned)
+        return cleaned
+
+    def _check_variants_still_valid(self, cleaned) -> None:
+        """A change of theme, days or diets must not break an existing household size."""
+        probe = ThemedBasket(
+            pk=self.instance.pk,
+            product=self.instance.product,
+            theme=cleaned["theme"],
+            days=cleaned["days"],
+            **{code: cleaned[code] for code in Diet.values},
+        )
+        for variant in self.instance.variants.prefetch_related("components"):
+            report = composition_evaluate(
+                themed_basket=probe,
+                persons=variant.persons,
+                lines=[(c.product_id, c.quantity) for c in variant.components.all()],
+            )
+            for problem in report.problems:
+                field = {"diet": None, "too_few": "theme", "ceiling": "days"}.get(problem.code)
+                if problem.code == "diet":
+                    field = next(
+                        (
+                            code
+                            for code in Diet.values
+                            if cleaned[code] and not self.instance.diets.issuperset({code})
+                        ),
+                        None,
+                    )
+                message = f"{variant.persons} pers. : {problem.message()}"
+                self.add_error(field, message)
+
+
+class BasketVariantInline(admin.TabularInline):
+    model = BasketVariant
+    fields = ["persons", "rule_status", "cost_per_person_day", "distinct_components", "edit"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = _("household size")
+    verbose_name_plural = _("household sizes (edit each one to change its composition)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="")
+    def edit(self, obj):
+        url = reverse("admin:baskets_basketvariant_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Edit the composition"))
+
+
+@admin.register(ThemedBasket)
+class ThemedBasketAdmin(admin.ModelAdmin):
+    form = ThemedBasketForm
+    list_display = ["title", "theme", "days", "diets", "sizes", "published"]
+    list_filter = ["theme", "product__is_public"]
+    search_fields = ["product__title", "product__upc"]
+    inlines = [BasketVariantInline]
+    fieldsets = [
+        (None, {"fields": ["title", "upc", "description", "theme", "days"]}),
+        (_("Diet promises (every component must be compatible)"), {"fields": Diet.values}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("product", "theme")
+            .prefetch_related("variants")
+        )
+
+    @admin.display(description=_("title"), ordering="product__title")
+    def title(self, obj):
+        return obj.product.title
+
+    @admin.display(description=_("diets"))
+    def diets(self, obj):
+        return ", ".join(obj.diet_labels()) or gettext("omnivore")
+
+    @admin.display(description=_("household sizes"))
+    def sizes(self, obj):
+        return ", ".join(f"{v.persons} ({v.get_rule_status_display()})" for v in obj.variants.all())
+
+    @admin.display(description=_("on sale"), boolean=True)
+    def published(self, obj):
+        return obj.product.is_public
+
+    def save_model(self, request, obj, form, change):
+        since = timezone.now()
+        basket = themed_basket_save(
+            upc=form.cleaned_data["upc"],
+            title=form.cleaned_data["title"],
+            description=form.cleaned_data["description"],
+            theme=form.cleaned_data["theme"],
+            days=form.cleaned_data["days"],
+            diets=frozenset(code for code in Diet.values if form.cleaned_data[code]),
+        )
+        obj.pk, obj.product_id = basket.pk, basket.product_id
+        obj.refresh_from_db()
+        _warn_withdrawn(request, since)
+
+
+# --- Basket variants and their compositions ----------------------------------------------------
+
+
+class BasketComponentForm(forms.ModelForm):
+    quantity = forms.IntegerField(label=_("quantity"), min_value=1, max_value=999, initial=1)
+
+    class Meta:
+        model = BasketComponent
+        fields = ["product", "quantity"]
+
+
+class BasketComponentFormSet(forms.BaseInlineFormSet):
+    """Validates the whole composition against the rules before anything is saved."""
+
+    def validate_unique(self):
+        # A product entered twice gets a clearer message on its line in clean(); the database
+        # constraint stays the last guard.
+        return
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        lines: list[tuple[int, int]] = []
+        form_of: dict[int, forms.Form] = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or not data.get("product"):
+                continue
+            product_id = data["product"].pk
+            if product_id in form_of:
+                form.add_error(
+                    "product",
+                    _("This product is already in the basket: change its quantity instead."),
+                )
+                continue
+            form_of[product_id] = form
+            lines.append((product_id, data["quantity"]))
+        if any(self.errors):
+            return
+        variant = self.instance
+        try:
+            themed_basket = variant.themed_basket
+        except ThemedBasket.DoesNotExist:
+            return  # the variant form itself is invalid and says so
+        if not variant.persons:
+            return
+        report = composition_evaluate(
+            themed_basket=themed_basket, persons=variant.persons, lines=lines
+        )
+        general = []
+        for problem in report.problems:
+            form = form_of.get(problem.product_id)
+            if form is not None:
+                form.add_error("product", problem.message())
+            else:
+                general.append(problem.message())
+        if general:
+            raise ValidationError(general)
+
+
+class BasketComponentInline(admin.TabularInline):
+    model = BasketComponent
+    form = BasketComponentForm
+    formset = BasketComponentFormSet
+    fields = ["product", "quantity"]
+    autocomplete_fields = ["product"]
+    extra = 3
+    verbose_name = _("component")
+    verbose_name_plural = _("composition")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
+
+
+class BasketVariantForm(forms.ModelForm):
+    price = forms.DecimalField(
+        label=_("price incl. VAT"),
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text=_("What the shopper pays for this household size, each week."),
+    )
+    on_sale = forms.BooleanField(
+        label=_("on sale"),
+        required=False,
+        help_text=_("Only a basket that respects every rule can be put on sale."),
+    )
+
+    class Meta:
+        model = BasketVariant
+        fields = ["themed_basket", "persons"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            record = self.instance.product.stockrecords.order_by("pk").first()
+            self.initial["price"] = record.price if record else None
+            self.initial["on_sale"] = self.instance.product.is_public
+
+
+class RuleStatusFilter(admin.SimpleListFilter):
+    title = _("rule status")
+    parameter_name = "rules"
+
+    def lookups(self, request, model_admin):
+        return [*RuleStatus.choices, ("withdrawn", _("Withdrawn by a rule"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "withdrawn":
+            return queryset.filter(withdrawn_at__isnull=False, product__is_public=False)
+        if self.value() in RuleStatus.values:
+            return queryset.filter(rule_status=self.value())
+        return queryset
+
+
+class VariantDietFilter(DietFilter):
+    field_prefix = "themed_basket__"
+
+
+@admin.register(BasketVariant)
+class BasketVariantAdmin(admin.ModelAdmin):
+    form = BasketVariantForm
+    inlines = [BasketComponentInline]
+    list_display = [
+        "title",
+        "theme",
+        "persons",
+        "shelf_price",
+        "per_person_day",
+        "distinct_components",
+        "margin",
+        "rule_status",
+        "on_sale",
+        "problems",
+    ]
+    list_filter = [RuleStatusFilter, "themed_basket__theme", VariantDietFilter, "persons"]
+    search_fields = ["product__title", "product__upc"]
+    readonly_fields = ["rules_panel"]
+    fields = ["themed_basket", "persons", "price", "on_sale", "rules_panel"]
+    actions = ["publish", "withdraw", "recheck"]
+
+    class Media:
+        js = ["baskets/admin/live_rules.js"]
+        css = {"all": ["baskets/admin/live_rules.css"]}
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("product", "themed_basket__theme", "themed_basket__product")
+            .annotate(first_price=Subquery(first_stockrecord("product").values("price")[:1]))
+        )
+
+    @admin.display(description=_("basket"), ordering="product__title")
+    def title(self, obj):
+        return obj.product.title
+
+    @admin.display(description=_("theme"), ordering="themed_basket__theme__name")
+    def theme(self, obj):
+        return obj.themed_basket.theme.name
+
+    @admin.display(description=_("price incl. VAT"), ordering="first_price")
+    def shelf_price(self, obj):
+        return _money(obj.first_price)
+
+    @admin.display(description=_("cost per person-day"), ordering="cost_per_person_day")
+    def per_person_day(self, obj):
+        return _money(obj.cost_per_person_day)
+
+    @admin.display(description=_("margin excl. VAT"))
+    def margin(self, obj):
+        if obj.first_price is None or obj.cost_total is None:
+            return "—"
+        return _money(variant_margin(price=obj.first_price, cost=obj.cost_total))
+
+    @admin.display(description=_("on sale"), boolean=True, ordering="product__is_public")
+    def on_sale(self, obj):
+        return obj.product.is_public
+
+    @admin.display(description=_("broken rules"))
+    def problems(self, obj):
+        return format_html_join("", "<div>{}</div>", ((m,) for m in obj.problem_messages()))
+
+    @admin.display(description=_("rules, live"))
+    def rules_panel(self, obj):
+        # Filled and kept current by live_rules.js while the composition is edited.
+        return format_html(
+            '<div id="live-rules" data-facts-url="{}" data-ceiling="{}" role="status" '
+            'aria-live="polite">{}</div>',
+            reverse("admin:baskets_basketvariant_facts"),
+            cost_ceiling(),
+            format_html_join("", "<div>{}</div>", ((m,) for m in obj.problem_messages()))
+            if obj.pk
+            else "",
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "facts/",
+                self.admin_site.admin_view(self.facts_view),
+                name="baskets_basketvariant_facts",
+            ),
+            *super().get_urls(),
+        ]
+
+    def facts_view(self, request):
+        """JSON for live_rules.js: costs and diets of products, the basket's days and promises."""
+        if not self.has_view_or_change_permission(request):
+            return JsonResponse({"error": "forbidden"}, status=403)
+        ids = [int(i) for i in request.GET.get("products", "").split(",") if i.isdigit()]
+        facts = grocery_facts(product_ids=ids[:500])
+        body = {
+            "products": {
+                str(pid): {
+                    "title": f.title,
+                    "cost": None if f.cost_price is None else str(f.cost_price),
+                    "diets": sorted(f.diets),
+                    "in_assortment": f.in_assortment,
+                }
+                for pid, f in facts.items()
+            }
+        }
+        basket_id = request.GET.get("basket", "")
+        if basket_id.isdigit():
+            basket = ThemedBasket.objects.select_related("theme").filter(pk=basket_id).first()
+            if basket:
+                body["basket"] = {
+                    "days": basket.days,
+                    "diets": sorted(basket.diets),
+                    "min_components": basket.theme.min_components,
+                    "theme": basket.theme.name,
+                }
+        return JsonResponse(body)
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        variant = basket_variant_save(
+            themed_basket=form.cleaned_data["themed_basket"],
+            persons=form.cleaned_data["persons"],
+            price=form.cleaned_data["price"],
+            variant=obj if change else None,
+        )
+        obj.pk, obj.product_id = variant.pk, variant.product_id
+
+    def save_related(self, request, form, formsets, change):
+        variant = form.instance
+        with rules_deferred():
+            super().save_related(request, form, formsets, change)
+        if form.cleaned_data["on_sale"]:
+            basket_variant_publish(variant_id=variant.pk)
+        else:
+            basket_variant_withdraw(variant_id=variant.pk)
+
+    @admin.action(description=_("Put on sale (if every rule holds)"))
+    def publish(self, request, queryset):
+        published, refused = 0, []
+        for variant in queryset:
+            try:
+                basket_variant_publish(variant_id=variant.pk)
+                published += 1
+            except Exception as exc:  # noqa: BLE001 — BasketRuleError, reported per basket
+                refused.append(f"{variant.product.get_title()}: {exc}")
+        if published:
+            messages.success(request, gettext("%d put on sale.") % published)
+        for line in refused:
+            messages.error(request, line)
+
+    @admin.action(description=_("Withdraw from sale"))
+    def withdraw(self, request, queryset):
+        for variant in queryset:
+            basket_variant_withdraw(variant_id=variant.pk)
+        messages.success(request, gettext("%d withdrawn from sale.") % queryset.count())
+
+    @admin.action(description=_("Check the rules again"))
+    def recheck(self, request, queryset):
+        since = timezone.now()
+        reports = basket_variants_check(variant_ids=list(queryset.values_list("pk", flat=True)))
+        valid = sum(report.ok for report in reports.values())
+        messages.info(
+            request,
+            gettext("%(valid)d of %(total)d valid.") % {"valid": valid, "total": len(reports)},
+        )
+        _warn_withdrawn(request, since)
+
+
+def variant_margin(
+    *, price: Decimal, cost: Decimal, vat_rate: Decimal = Decimal("0.055")
+) -> Decimal:
+    """Margin excl. VAT: shelf price without VAT (food rate) minus composition cost."""
+    return (price / (1 + vat_rate) - cost).quantize(Decimal("0.01"))

@@ -1,0 +1,251 @@
+"""Themed baskets (our product) on top of Oscar's catalogue.
+
+A themed basket is an Oscar *parent* product of class ``panier``; each household size is a *child*
+product (a variant) with its own composition of grocery products (components). Oscar keeps what
+it is good at (titles, images, stock records, prices, cart, orders); these side tables hold what
+Oscar has no place for: theme, days covered, diet promises, compositions and the rule status.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from oscar.apps.catalogue.models import Product
+
+from baskets.product_classes import GROCERY_CLASS_SLUG
+
+
+class Diet(models.TextChoices):
+    """Dietary labels. A basket carrying a label promises that every component is compatible."""
+
+    VEGETARIAN = "vegetarian", _("Vegetarian")
+    VEGAN = "vegan", _("Vegan")
+    HALAL = "halal", _("Halal")
+    NO_PORK = "no_pork", _("No pork")
+    GLUTEN_FREE = "gluten_free", _("Gluten-free")
+    LACTOSE_FREE = "lactose_free", _("Lactose-free")
+
+
+class DietFlags(models.Model):
+    """One boolean per diet: simple to filter on in SQL, in admin lists and in the storefront.
+
+    On a grocery product a flag means "compatible with"; on a basket it is a promise. A basket
+    with no flag is omnivore.
+    """
+
+    vegetarian = models.BooleanField(_("vegetarian"), default=False)
+    vegan = models.BooleanField(_("vegan"), default=False)
+    halal = models.BooleanField(_("halal"), default=False)
+    no_pork = models.BooleanField(_("no pork"), default=False)
+    gluten_free = models.BooleanField(_("gluten-free"), default=False)
+    lactose_free = models.BooleanField(_("lactose-free"), default=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def diets(self) -> frozenset[str]:
+        return frozenset(code for code in Diet.values if getattr(self, code))
+
+    def diet_labels(self) -> list[str]:
+        return [str(label) for code, label in Diet.choices if getattr(self, code)]
+
+
+class BasketTheme(models.Model):
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    # "As much variety as possible": the Essentiel theme asks for 40 distinct products.
+    min_components = models.PositiveSmallIntegerField(
+        _("minimum distinct products"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("A basket of this theme must hold at least this many different products."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("basket theme")
+        verbose_name_plural = _("basket themes")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroceryDiets(DietFlags):
+    """The diets a grocery product is compatible with."""
+
+    product = models.OneToOneField(
+        "catalogue.Product", on_delete=models.CASCADE, related_name="grocery_diets"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("diets of a grocery product")
+        verbose_name_plural = _("diets of grocery products")
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {', '.join(sorted(self.diets)) or '-'}"
+
+
+class ThemedBasket(DietFlags):
+    """What a basket promises, for all its household sizes."""
+
+    product = models.OneToOneField(
+        "catalogue.Product", on_delete=models.CASCADE, related_name="themed_basket"
+    )
+    theme = models.ForeignKey(
+        BasketTheme, on_delete=models.PROTECT, related_name="baskets", verbose_name=_("theme")
+    )
+    days = models.PositiveSmallIntegerField(
+        _("days covered"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(31)],
+        help_text=_("Three meals a day for this many days."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("themed basket")
+        verbose_name_plural = _("themed baskets")
+
+    def __str__(self) -> str:
+        return self.product.title
+
+
+class RuleStatus(models.TextChoices):
+    UNCHECKED = "unchecked", _("Not checked yet")
+    VALID = "valid", _("Valid")
+    INVALID = "invalid", _("Breaks a rule")
+
+
+class BasketVariant(models.Model):
+    """One household size of a themed basket: an Oscar child product with its composition."""
+
+    product = models.OneToOneField(
+        "catalogue.Product", on_delete=models.CASCADE, related_name="basket_variant"
+    )
+    themed_basket = models.ForeignKey(
+        ThemedBasket, on_delete=models.CASCADE, related_name="variants", verbose_name=_("basket")
+    )
+    persons = models.PositiveSmallIntegerField(
+        _("household size"),
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text=_("Number of persons this variant feeds."),
+    )
+    # Written only by the rule service (baskets.rules), on every change that can affect it; kept
+    # here so lists can filter and sort on it without recomputing compositions.
+    rule_status = models.CharField(
+        _("rule status"), max_length=12, choices=RuleStatus.choices, default=RuleStatus.UNCHECKED
+    )
+    rule_problems = models.JSONField(_("broken rules"), default=list, blank=True)
+    rule_checked_at = models.DateTimeField(_("rules checked at"), null=True, blank=True)
+    cost_total = models.DecimalField(
+        _("composition cost"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    cost_per_person_day = models.DecimalField(
+        _("cost per person-day"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    distinct_components = models.PositiveSmallIntegerField(_("distinct products"), default=0)
+    withdrawn_at = models.DateTimeField(
+        _("withdrawn from sale at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when a change broke a rule of this published basket."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["themed_basket_id", "persons"]
+        verbose_name = _("basket variant")
+        verbose_name_plural = _("basket variants")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["themed_basket", "persons"], name="basket_variant_one_per_household_size"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.product.get_title()
+
+    @property
+    def is_valid(self) -> bool:
+        return self.rule_status == RuleStatus.VALID
+
+    def problem_messages(self) -> list[str]:
+        """The broken rules as last checked, in the active language."""
+        from baskets.rules import Problem
+
+        return [Problem.from_json(data).message() for data in self.rule_problems]
+
+
+class BasketComponent(models.Model):
+    """A grocery product in a basket variant: how many units of its pack."""
+
+    variant = models.ForeignKey(
+        BasketVariant, on_delete=models.CASCADE, related_name="components", verbose_name=_("basket")
+    )
+    product = models.ForeignKey(
+        "catalogue.Product",
+        on_delete=models.PROTECT,
+        related_name="in_basket_components",
+        verbose_name=_("grocery product"),
+        limit_choices_to={"product_class__slug": GROCERY_CLASS_SLUG},
+    )
+    quantity = models.PositiveIntegerField(
+        _("quantity"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(999)],
+        help_text=_("Units of the product's pack."),
+    )
+
+    class Meta:
+        ordering = ["variant_id", "id"]
+        verbose_name = _("component")
+        verbose_name_plural = _("composition")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "product"], name="basket_component_once_per_variant"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="basket_component_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id}"
+
+
+class OrderLineCost(models.Model):
+    """The cost of an order line when it was placed, so past margins stay true after price
+    changes. For a basket, the composition at that moment is kept too."""
+
+    line = models.OneToOneField("order.Line", on_delete=models.CASCADE, related_name="cost")
+    unit_cost_price = models.DecimalField(
+        _("unit cost price"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    composition = models.JSONField(_("composition"), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order line cost")
+        verbose_name_plural = _("order line costs")
+
+    def __str__(self) -> str:
+        return f"{self.line_id}: {self.unit_cost_price}"
+
+
+class GroceryProduct(Product):
+    """Oscar's product, seen as a grocery component: the back-office's view of the assortment
+    (cost prices and diets) in Django admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("grocery product")
+        verbose_name_plural = _("grocery products (assortment)")

@@ -1,0 +1,65 @@
+"""Re-check baskets whenever something their rules depend on changes, wherever it changes
+(Django admin, Oscar's dashboard, imports, code), inside the same transaction: a cost rise that
+breaks a published basket withdraws it before anyone can buy it at a loss."""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from oscar.apps.catalogue.models import Product
+from oscar.apps.order.signals import order_placed
+
+from baskets.models import BasketComponent, BasketTheme, GroceryDiets, ThemedBasket
+from baskets.selectors import variant_ids_containing, variant_ids_matching
+from baskets.services.rules import basket_variants_recheck
+from essentiels.oscar_forks.partner.models import StockRecord
+
+
+def _recheck_containing(product_ids) -> None:
+    basket_variants_recheck(variant_ids=variant_ids_containing(product_ids=product_ids))
+
+
+@receiver(post_save, sender=StockRecord, dispatch_uid="baskets.stockrecord_saved")
+@receiver(post_delete, sender=StockRecord, dispatch_uid="baskets.stockrecord_deleted")
+def stockrecord_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _recheck_containing([instance.product_id])
+
+
+@receiver(post_save, sender=GroceryDiets, dispatch_uid="baskets.grocery_diets_saved")
+def grocery_diets_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _recheck_containing([instance.product_id])
+
+
+@receiver(post_save, sender=Product, dispatch_uid="baskets.product_saved")
+def product_changed(sender, instance, raw=False, created=False, **kwargs):
+    # A grocery product taken out of the assortment (unpublished) breaks its baskets.
+    if not raw and not created and instance.product_class_id:
+        _recheck_containing([instance.pk])
+
+
+@receiver(post_save, sender=ThemedBasket, dispatch_uid="baskets.themed_basket_saved")
+def themed_basket_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        basket_variants_recheck(variant_ids=variant_ids_matching(themed_basket_ids=[instance.pk]))
+
+
+@receiver(post_save, sender=BasketTheme, dispatch_uid="baskets.theme_saved")
+def theme_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        basket_variants_recheck(variant_ids=variant_ids_matching(theme_ids=[instance.pk]))
+
+
+@receiver(post_save, sender=BasketComponent, dispatch_uid="baskets.component_saved")
+@receiver(post_delete, sender=BasketComponent, dispatch_uid="baskets.component_deleted")
+def component_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        basket_variants_recheck(variant_ids=[instance.variant_id])
+
+
+@receiver(order_placed, dispatch_uid="baskets.order_line_costs")
+def order_line_costs_record(sender, order, **kwargs):
+    from baskets.services.orders import order_line_costs_record as record
+
+    record(order=order)
