@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -202,6 +203,19 @@ class DeliveryDate(models.Model):
     @property
     def remaining(self) -> int:
         return self.capacity - self.booked
+
+    def clean(self) -> None:
+        # The CHECK constraint says the same; this puts the message on the field in admin,
+        # where ``booked`` is read-only and so left out of constraint validation.
+        if self.capacity is not None and self.booked > self.capacity:
+            raise ValidationError(
+                {
+                    "capacity": _(
+                        "More baskets are booked than the capacity allows (%(booked)s booked)."
+                    )
+                    % {"booked": self.booked}
+                }
+            )
 
 
 class OrderDelivery(models.Model):
