@@ -319,7 +319,10 @@ class DeliveryDateAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "chart_url": reverse("admin:delivery_deliverydate_chart")}
+        extra_context = {
+            **(extra_context or {}),
+            "chart_url": reverse("admin:delivery_deliverydate_chart"),
+        }
         return super().changelist_view(request, extra_context)
 
     change_list_template = "delivery/admin/deliverydate_change_list.html"
@@ -396,9 +399,14 @@ class OrderDeliveryAdmin(admin.ModelAdmin):
     def order_number(self, obj: OrderDelivery) -> str:
         return obj.order.number
 
-    @admin.action(description=_("Release the places of the selected orders"), permissions=["change"])
+    @admin.action(
+        description=_("Release the places of the selected orders"), permissions=["change"]
+    )
     def release(self, request, queryset):
-        released = sum(order_delivery_release(order_delivery_id=pk) for pk in queryset.values_list("pk", flat=True))
+        released = sum(
+            order_delivery_release(order_delivery_id=pk)
+            for pk in queryset.values_list("pk", flat=True)
+        )
         self.message_user(
             request,
             ngettext("%d booking released.", "%d bookings released.", released) % released,
@@ -451,4 +459,3 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
             "generated_at": timezone.now(),
         }
         return TemplateResponse(request, "delivery/admin/waitlist_per_postcode.html", context)
-

@@ -105,10 +105,9 @@ def delivery_dates_upcoming(
     day = start + timedelta(days=(weekday - start.weekday()) % 7)
     found: list[date] = []
     while day <= end and (count is None or len(found) < count):
-        if (
-            is_delivery_day(district=district, day=day, closed=closed, weekday=weekday)
-            and now < delivery_cutoff(day=day)
-        ):
+        if is_delivery_day(
+            district=district, day=day, closed=closed, weekday=weekday
+        ) and now < delivery_cutoff(day=day):
             found.append(day)
         day += timedelta(days=7)
     return found

@@ -103,7 +103,7 @@ class District(models.Model):
 
     @property
     def short_name(self) -> str:
-        """"Paris 13e" rather than INSEE's "Paris 13e Arrondissement"."""
+        """ "Paris 13e" rather than INSEE's "Paris 13e Arrondissement"."""
         return self.name.removesuffix(" Arrondissement")
 
 
@@ -149,13 +149,20 @@ class ClosedDate(models.Model):
         verbose_name = _("closed date")
         verbose_name_plural = _("closed dates")
         ordering = ["date"]
+        # Two partial constraints rather than NULLS NOT DISTINCT, which SQLite (the demo) lacks.
         constraints = [
             models.UniqueConstraint(
                 fields=["date", "district"],
-                nulls_distinct=False,
+                condition=Q(district__isnull=False),
                 name="delivery_closeddate_unique",
                 violation_error_message=_("This date is already closed for this district."),
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["date"],
+                condition=Q(district__isnull=True),
+                name="delivery_closeddate_unique_everywhere",
+                violation_error_message=_("This date is already closed for every district."),
+            ),
         ]
 
     def __str__(self) -> str:

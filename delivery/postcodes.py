@@ -37,7 +37,7 @@ class PostcodeLookup:
 
 
 def postcode_normalise(raw: str | None) -> str | None:
-    """"  75 013 " → "75013"; anything that is not five digits once spaces are gone → None."""
+    """ "  75 013 " → "75013"; anything that is not five digits once spaces are gone → None."""
     if raw is None:
         return None
     code = _SPACES.sub("", str(raw))
@@ -74,7 +74,9 @@ def postcode_lookup(*, postcode: str | None, commune: str | None = None) -> Post
             )
         chosen = next((d for d in candidates if _matches(d, commune or "")), None)
         if chosen is None:
-            return PostcodeLookup(postcode=code, status=Eligibility.AMBIGUOUS, candidates=candidates)
+            return PostcodeLookup(
+                postcode=code, status=Eligibility.AMBIGUOUS, candidates=candidates
+            )
     else:
         chosen = candidates[0]
     status = Eligibility.SERVED if chosen.is_active else Eligibility.NOT_SERVED

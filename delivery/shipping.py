@@ -68,8 +68,7 @@ class FixedDayDelivery(Base):
                 % {"full": formats.date_format(next_delivery.first_date, "l j F")}
             )
         parts.append(
-            _("Order before %(cutoff)s.")
-            % {"cutoff": formats.date_format(cutoff, "l j F, H:i")}
+            _("Order before %(cutoff)s.") % {"cutoff": formats.date_format(cutoff, "l j F, H:i")}
         )
         self.description = " ".join(parts)
 

@@ -151,8 +151,6 @@ def ops_group_ensure() -> Group:
     wanted = [
         f"{action}_{model}" for model, actions in OPS_PERMISSIONS.items() for action in actions
     ]
-    permissions = Permission.objects.filter(
-        content_type__app_label="delivery", codename__in=wanted
-    )
+    permissions = Permission.objects.filter(content_type__app_label="delivery", codename__in=wanted)
     group.permissions.set(permissions)
     return group

@@ -120,8 +120,8 @@ def _plan(
                 (
                     t
                     for t in targets
-                    if t > day and state.setdefault(t, [capacity, 0])[1] + booking.baskets
-                    <= state[t][0]
+                    if t > day
+                    and state.setdefault(t, [capacity, 0])[1] + booking.baskets <= state[t][0]
                 ),
                 None,
             )
@@ -175,7 +175,11 @@ def district_reschedule_plan(
     district = District.objects.get(pk=district_id)
     rows, bookings = _upcoming(district_id=district_id, today=local_today(now=now), lock=False)
     return _plan(
-        district=district, weekday=weekday, capacity=capacity, now=now, rows=rows,
+        district=district,
+        weekday=weekday,
+        capacity=capacity,
+        now=now,
+        rows=rows,
         bookings=bookings,
     )
 
@@ -202,7 +206,11 @@ def district_reschedule(
     capacity = district.capacity if capacity is None else capacity
     rows, bookings = _upcoming(district_id=district_id, today=local_today(now=now), lock=True)
     plan = _plan(
-        district=district, weekday=weekday, capacity=capacity, now=now, rows=rows,
+        district=district,
+        weekday=weekday,
+        capacity=capacity,
+        now=now,
+        rows=rows,
         bookings=bookings,
     )
 

@@ -47,7 +47,9 @@ def test_a_closed_district_is_not_served_yet():
 @pytest.fixture
 def shared_postcode():
     # given two communes behind one postcode, only one of them open
-    open_one = DistrictFactory(name="Saint-Maur-des-Fossés", insee_code="94068", postcodes=["94210"])
+    open_one = DistrictFactory(
+        name="Saint-Maur-des-Fossés", insee_code="94068", postcodes=["94210"]
+    )
     closed_one = DistrictFactory(
         name="La Varenne", insee_code="94999", is_active=False, postcodes=["94210"]
     )

@@ -68,9 +68,10 @@ def test_lowering_capacity_moves_the_latest_bookings_to_the_next_date_with_room(
         (first[-1].pk, DEC_1, DEC_8)
     ]
     assert [booked(district, d) for d in (DEC_1, DEC_8, DEC_15)] == [3, 3, 0]
-    assert DeliveryDate.objects.filter(district=district, date__gte=DEC_1).exclude(
-        capacity=3
-    ).count() == 0
+    assert (
+        DeliveryDate.objects.filter(district=district, date__gte=DEC_1).exclude(capacity=3).count()
+        == 0
+    )
 
 
 def test_overflow_cascades_over_several_dates():
@@ -135,7 +136,8 @@ def test_the_task_reschedules_and_emails():
     # then the order is on a Wednesday after its Tuesday and its shopper was told
     assert result.get() == 1
     moved = OrderDelivery.objects.get(pk=delivery.pk).delivery_date
-    assert moved.weekday() == Weekday.WEDNESDAY and moved > day
+    assert moved.weekday() == Weekday.WEDNESDAY
+    assert moved > day
     assert [m.to for m in mail.outbox] == [["a@example.org"]]
 
 
