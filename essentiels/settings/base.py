@@ -182,6 +182,8 @@ DELIVERY_FEE_VAT_RATE = env.str("DELIVERY_FEE_VAT_RATE", default="0.20")
 DELIVERY_DEFAULT_FEE = env.str("DELIVERY_DEFAULT_FEE", default="4.90")
 # Oscar shipping method codes are this prefix + the ISO delivery date.
 DELIVERY_SHIPPING_CODE_PREFIX = "livraison-"
+# An order moved to one of these Oscar statuses gives its delivery places back.
+DELIVERY_RELEASE_ORDER_STATUSES = ("Cancelled", "Annulée")
 
 # --- Baskets -----------------------------------------------------------------------------------
 # The most a basket may cost (cost price, excl. VAT) per person per day, in euros.

@@ -131,3 +131,21 @@ def test_releasing_gives_the_places_back_once():
     assert DeliveryDate.objects.get(district=district, date=TUESDAY).booked == 0
     delivery.refresh_from_db()
     assert delivery.status == OrderDelivery.Status.RELEASED
+
+
+@pytest.mark.django_db
+def test_cancelling_an_order_gives_its_places_back(monkeypatch):
+    # given a booked order of 2 baskets, and a pipeline where it may be cancelled
+    from oscar.apps.order.models import Order
+
+    monkeypatch.setattr(Order, "pipeline", {"Pending": ("Cancelled",), "Cancelled": ()})
+    district = paris_13e()
+    order = order_in(district, baskets=2)
+    delivery = OrderDelivery.objects.get(order=order)
+    order.status = "Pending"
+    order.save()
+    # when it is cancelled
+    order.set_status("Cancelled")
+    # then the places are free again
+    assert DeliveryDate.objects.get(district=district, date=delivery.delivery_date).booked == 0
+    assert OrderDelivery.objects.get(pk=delivery.pk).status == OrderDelivery.Status.RELEASED

@@ -1,5 +1,7 @@
 """Through Oscar's checkout as a guest, with the fixed-day delivery method."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from oscar.apps.order.models import Order
@@ -88,7 +90,7 @@ def test_a_full_first_date_moves_the_checkout_to_the_next_one(client, france):
     assert OrderDelivery.objects.get().delivery_date == second
 
 
-def test_the_date_filling_up_during_checkout_is_said_on_the_thank_you_page(client, france):
+def test_a_date_gone_before_placing_sends_the_shopper_back_to_confirm(client, france):
     # given a shopper on the preview page with the next Tuesday offered
     district = paris_13e()
     first, second = delivery_dates_upcoming(district=district, count=2)
@@ -155,3 +157,33 @@ def test_delivery_is_free_above_the_district_threshold(client, france):
     cart.add_product(basket_product(title="Panier fromages"), quantity=1)  # 99.80
     cart.reset_offer_applications()
     assert method.calculate(cart).incl_tax == Decimal("0.00")
+
+
+def test_a_date_full_at_placement_goes_to_the_next_and_the_thank_you_page_says_so(admin_client):
+    # given an order placed for the next Tuesday, which filled up a moment before
+    from oscar.test.factories import BasketFactory, ShippingAddressFactory, create_order
+
+    from delivery.selectors import district_next_delivery
+    from delivery.shipping import FixedDayDelivery
+
+    district = paris_13e()
+    offered = district_next_delivery(district=district)
+    method = FixedDayDelivery(next_delivery=offered)
+    DeliveryDateFactory(district=district, date=offered.date, capacity=1, booked=1)
+    cart = BasketFactory()
+    cart.add_product(basket_product(), quantity=1)
+    order = create_order(
+        basket=cart,
+        shipping_address=ShippingAddressFactory(postcode="75013", line4="Paris"),
+        shipping_method=method,
+        guest_email="camille@example.org",
+    )
+    # then it is booked on the next date with room, remembering the one offered
+    delivery = OrderDelivery.objects.get(order=order)
+    assert delivery.requested_date == offered.date
+    assert delivery.delivery_date == offered.date + timedelta(weeks=1)
+    # and the thank-you page tells the shopper
+    html = admin_client.get(
+        reverse("checkout:thank-you"), {"order_number": order.number}
+    ).content.decode()
+    assert "s'est remplie pendant votre commande" in html
