@@ -21,7 +21,9 @@ PRODUCTION_ENV = {
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    # Nothing from the test process leaks in (e.g. the browser fixture's async flag).
+    leaks = {*PRODUCTION_ENV, "DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE"}
+    clean = {k: v for k, v in os.environ.items() if k not in leaks}
     return subprocess.run(  # noqa: S603 — our own manage.py
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
