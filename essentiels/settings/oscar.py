@@ -1,5 +1,6 @@
 """Oscar's defaults, then the shop's own Oscar settings."""
 
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from oscar.defaults import *  # noqa: F403
 
@@ -7,6 +8,9 @@ OSCAR_SHOP_NAME = "Les Essentiels"
 OSCAR_SHOP_TAGLINE = _("Your weekly essentials, delivered")
 OSCAR_DEFAULT_CURRENCY = "EUR"
 OSCAR_PRODUCTS_PER_PAGE = 24
+# The shop's home is the basket list; Oscar's "/" redirects there (the catalogue stays at
+# /catalogue/). Lazy, so /en/ leads to /en/paniers/.
+OSCAR_HOMEPAGE = reverse_lazy("baskets:list")
 OSCAR_FROM_EMAIL = "bonjour@essentiels.localhost"
 # Guests may check out; subscriptions (later) will ask for an account.
 OSCAR_ALLOW_ANON_CHECKOUT = True

@@ -1,0 +1,76 @@
+"""Shopper pages: the basket list (the shop's home) and a basket's page. Thin: the reads are in
+``baskets.storefront``, the filters in ``baskets.forms``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import render
+from django.utils.translation import gettext, ngettext
+from django.views.decorators.http import require_GET
+
+from baskets.forms import BasketFilterForm, HouseholdSizeForm
+from baskets.storefront import (
+    basket_page,
+    baskets_for_sale,
+    household_sizes_on_sale,
+    themes_on_sale,
+)
+
+BASKETS_PER_PAGE = settings.OSCAR_PRODUCTS_PER_PAGE
+
+
+@require_GET
+def basket_list(request: HttpRequest) -> HttpResponse:
+    form = BasketFilterForm(
+        request.GET or None, themes=themes_on_sale(), sizes=household_sizes_on_sale()
+    )
+    filters = form.filters()
+    cards = baskets_for_sale(theme=filters.theme, diets=filters.diets, persons=filters.persons)
+    # get_page: a bad or out-of-range page number shows the first or the last page.
+    page = Paginator(cards, BASKETS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "baskets/basket_list.html",
+        {"form": form, "filters": filters, "page": page, "cards": page.object_list},
+    )
+
+
+@require_GET
+def basket_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    persons, bad_value = HouseholdSizeForm(request.GET or None).requested()
+    page = basket_page(product_id=pk, persons=persons)
+    if page is None:
+        raise Http404(gettext("This basket is not on sale."))
+    if request.path != page.url:  # an old or mistyped slug: one address per basket
+        query = f"?{request.GET.urlencode()}" if request.GET else ""
+        return HttpResponsePermanentRedirect(page.url + query)
+    notices = []
+    if bad_value is not None:
+        notices.append(
+            ngettext(
+                "“%(value)s” is not a household size: showing the basket for %(count)d person.",
+                "“%(value)s” is not a household size: showing the basket for %(count)d persons.",
+                page.selected.persons,
+            )
+            % {"value": bad_value, "count": page.selected.persons}
+        )
+    if page.requested_persons_missing:
+        notices.append(
+            ngettext(
+                "This basket is not sold for a household of %(asked)s: showing it for %(count)d "
+                "person.",
+                "This basket is not sold for a household of %(asked)s: showing it for %(count)d "
+                "persons.",
+                page.selected.persons,
+            )
+            % {"asked": persons, "count": page.selected.persons}
+        )
+    # Oscar's strategy decides whether the selected size can go in the cart, as at checkout.
+    purchase_info = request.strategy.fetch_for_product(page.selected_product)
+    return render(
+        request,
+        "baskets/basket_detail.html",
+        {"page": page, "notices": notices, "purchase_info": purchase_info},
+    )
