@@ -399,6 +399,7 @@ class BasketVariantForm(forms.ModelForm):
         max_digits=10,
         decimal_places=2,
         min_value=Decimal("0.01"),
+        localize=True,  # French staff type 19,90
         help_text=_("What the shopper pays for this household size, each week."),
     )
     on_sale = forms.BooleanField(

@@ -241,3 +241,54 @@ def test_back_office_group_has_exactly_the_assortment_permissions(back_office):
     assert back_office.get("/admin/order/order/").status_code == 403
     assert back_office.get("/admin/auth/user/").status_code == 403
     assert back_office.get("/admin/delivery/district/").status_code == 403
+
+
+def test_back_office_adds_a_new_household_size_with_its_composition(back_office):
+    # given a basket sold for 2 persons
+    product = make_grocery(cost="2.00")
+    variant = make_variant(components={product: 1}, persons=2)
+    other = make_grocery(cost="3.00")
+    # when staff add a 4-person size with two products, on sale at 19.90 €
+    response = back_office.post(
+        "/admin/baskets/basketvariant/add/",
+        {
+            "themed_basket": variant.themed_basket_id,
+            "persons": 4,
+            "price": "19,90",
+            "on_sale": "on",
+            "components-TOTAL_FORMS": 2,
+            "components-INITIAL_FORMS": 0,
+            "components-MIN_NUM_FORMS": 0,
+            "components-MAX_NUM_FORMS": 1000,
+            "components-0-product": product.pk,
+            "components-0-quantity": 2,
+            "components-1-product": other.pk,
+            "components-1-quantity": 1,
+        },
+    )
+    # then it exists as an Oscar child product, priced, composed and on sale
+    assert response.status_code == 302, (
+        response.context["adminform"].form.errors,
+        response.context["inline_admin_formsets"][0].formset.errors,
+        response.context["inline_admin_formsets"][0].formset.non_form_errors(),
+    )
+    added = BasketVariant.objects.select_related("product").get(persons=4)
+    assert added.product.parent_id == variant.product.parent_id
+    assert added.product.stockrecords.get().price == Decimal("19.90")
+    assert added.cost_total == Decimal("7.00")
+    assert added.product.is_public
+    # and the same size twice is refused on the form
+    again = back_office.post(
+        "/admin/baskets/basketvariant/add/",
+        {
+            "themed_basket": variant.themed_basket_id,
+            "persons": 4,
+            "price": "19.90",
+            "components-TOTAL_FORMS": 0,
+            "components-INITIAL_FORMS": 0,
+            "components-MIN_NUM_FORMS": 0,
+            "components-MAX_NUM_FORMS": 1000,
+        },
+    )
+    assert again.status_code == 200
+    assert BasketVariant.objects.filter(persons=4).count() == 1
