@@ -24,7 +24,7 @@ INSTALLED_APPS = [
     # same models and migrations) to list products from the database instead of haystack.
     "oscar.config.Shop",
     "oscar.apps.analytics.apps.AnalyticsConfig",
-    "oscar.apps.checkout.apps.CheckoutConfig",
+    "essentiels.oscar_forks.checkout.apps.CheckoutConfig",
     "oscar.apps.address.apps.AddressConfig",
     "essentiels.oscar_forks.shipping.apps.ShippingConfig",
     "essentiels.apps.CatalogueConfig",
