@@ -9,7 +9,13 @@ from django.dispatch import receiver
 from oscar.apps.catalogue.models import Product
 from oscar.apps.order.signals import order_placed
 
-from baskets.models import BasketComponent, BasketTheme, GroceryDiets, ThemedBasket
+from baskets.models import (
+    BasketComponent,
+    BasketTheme,
+    BasketVariant,
+    GroceryDiets,
+    ThemedBasket,
+)
 from baskets.selectors import variant_ids_containing, variant_ids_matching
 from baskets.services.rules import basket_variants_recheck
 from essentiels.oscar_forks.partner.models import StockRecord
@@ -34,9 +40,19 @@ def grocery_diets_changed(sender, instance, raw=False, **kwargs):
 
 @receiver(post_save, sender=Product, dispatch_uid="baskets.product_saved")
 def product_changed(sender, instance, raw=False, created=False, **kwargs):
-    # A grocery product taken out of the assortment (unpublished) breaks its baskets.
-    if not raw and not created and instance.product_class_id:
+    if raw or created:
+        return
+    if instance.product_class_id:
+        # A grocery product taken out of the assortment (unpublished) breaks its baskets.
         _recheck_containing([instance.pk])
+    elif instance.is_public and instance.parent_id:
+        # A basket size published by hand (Oscar's dashboard, the product admin) is checked
+        # too, and withdrawn again if it breaks a rule.
+        basket_variants_recheck(
+            variant_ids=BasketVariant.objects.filter(product_id=instance.pk).values_list(
+                "pk", flat=True
+            )
+        )
 
 
 @receiver(post_save, sender=ThemedBasket, dispatch_uid="baskets.themed_basket_saved")

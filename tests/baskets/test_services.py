@@ -97,3 +97,18 @@ def test_the_order_keeps_the_cost_of_the_basket_when_it_was_sold():
     cost = OrderLineCost.objects.get(line__order=order)
     assert cost.unit_cost_price == Decimal("60.00")
     assert cost.composition[0]["cost_price"] == "30.00"
+
+
+def test_a_basket_size_published_by_hand_while_broken_is_withdrawn_again():
+    # given a draft whose component became too expensive
+    product = make_grocery(cost="60.00")
+    variant = make_variant(components={product: 1}, persons=2, publish=False)
+    StockRecord.objects.filter(product=product).update(cost_price=Decimal("80.00"))
+    # when someone ticks "is public" on the Oscar product directly (dashboard, product admin)
+    child = Product.objects.get(pk=variant.product_id)
+    child.is_public = True
+    child.save()
+    # then the rules take it off sale again, saying why
+    variant = BasketVariant.objects.select_related("product").get(pk=variant.pk)
+    assert not variant.product.is_public
+    assert variant.rule_status == RuleStatus.INVALID
