@@ -14,6 +14,8 @@ urlpatterns = [
     # Outside the language prefix: probed by the load balancer, not by people.
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Stripe's webhooks (and the staff refund action): no language prefix.
+    path("paiements/", include("payments.urls")),
 ]
 
 # French (the default language) has no prefix; English lives under /en/.

@@ -190,3 +190,12 @@ DELIVERY_RELEASE_ORDER_STATUSES = ("Cancelled", "Annulée")
 BASKET_COST_CEILING = env.str("BASKET_COST_CEILING", default="5.00")
 
 from essentiels.settings.celery import *  # noqa: E402, F403
+
+# --- Payments (Stripe) -------------------------------------------------------------------------
+# Defaults talk to localstripe (a fake Stripe on loopback: `.venv/bin/localstripe --port 8420`),
+# so dev and tests never reach the internet; production requires real keys (production.py).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_localstripe")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_localstripe")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_localstripe")
+# Empty means real Stripe (https://api.stripe.com).
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")

@@ -33,3 +33,10 @@ CELERY_BEAT_SCHEDULE["delivery-moves-notify"] = {
     "task": "delivery.tasks.delivery_moves_notify_task",
     "schedule": crontab(minute="*/10"),
 }
+
+# Payments: every 15 minutes, compare the last day's PaymentIntents on Stripe with our ledger and
+# repair what a missed webhook or a crashed worker left (pending rows, orphan authorisations).
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.tasks.payments_reconcile_task",
+    "schedule": crontab(minute="*/15"),
+}

@@ -38,6 +38,13 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 
+# Stripe: real keys, no default (base.py's defaults point at localstripe). STRIPE_API_BASE
+# stays empty (real Stripe) unless set.
+STRIPE_SECRET_KEY = required_str("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = required_str("STRIPE_PUBLISHABLE_KEY")
+STRIPE_WEBHOOK_SECRET = required_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)

@@ -17,6 +17,9 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/10",
     "ALLOWED_HOSTS": "shop.example.fr",
     "CSRF_TRUSTED_ORIGINS": "https://shop.example.fr",
+    "STRIPE_SECRET_KEY": "sk_test_production-like-secret",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_production-like",
+    "STRIPE_WEBHOOK_SECRET": "whsec_production-like",
 }
 
 
