@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from oscar.apps.address.models import Country
 
 from delivery.models import District, Weekday
 from delivery.services.districts import districts_load, ops_group_ensure
@@ -70,4 +71,15 @@ def districts_load_demo() -> DemoDistrictsReport:
         district.save()
         opened += 1
     ops_group_ensure()
+    # We deliver in France only: the one country the checkout's address form offers.
+    Country.objects.update_or_create(
+        iso_3166_1_a2="FR",
+        defaults={
+            "iso_3166_1_a3": "FRA",
+            "iso_3166_1_numeric": "250",
+            "name": "République française",
+            "printable_name": "France",
+            "is_shipping_country": True,
+        },
+    )
     return DemoDistrictsReport(districts=District.objects.count(), opened=opened)

@@ -103,3 +103,14 @@ def test_demo_baskets_are_all_valid_and_cover_the_themes():
     assert essentiels.exists()
     assert all(v.distinct_components >= 40 for v in essentiels)
     assert all(v.cost_per_person_day <= Decimal("5.00") for v in variants)
+
+
+@pytest.mark.django_db
+def test_the_demo_ships_to_france():
+    from oscar.apps.address.models import Country
+
+    call_command("load_demo", verbosity=0)
+    call_command("load_demo", verbosity=0)
+    assert list(
+        Country.objects.filter(is_shipping_country=True).values_list("iso_3166_1_a2", flat=True)
+    ) == ["FR"]
