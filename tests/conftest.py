@@ -112,3 +112,33 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+# localstripe for tests outside tests/payments that go through the checkout's payment step.
+from tests.payments.conftest import WEBHOOK_SECRET, localstripe_url  # noqa: E402, F401
+
+
+@pytest.fixture
+def stripe_card(settings, localstripe_url):  # noqa: F811
+    """``stripe_card(email, number)``: a card saved on that shopper's Stripe Customer, as the
+    browser's confirmCardSetup leaves it; returns the payment method id to post."""
+    settings.STRIPE_API_BASE = localstripe_url
+    settings.STRIPE_SECRET_KEY = "sk_test_checkout"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_checkout"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+
+    def make(email: str, number: str = "4242424242424242") -> str:
+        from payments.services.customers import stripe_customer_ensure
+        from payments.stripe_client import stripe_client
+
+        customer_id = stripe_customer_ensure(email=email)
+        method = stripe_client().v1.payment_methods.create(
+            params={
+                "type": "card",
+                "card": {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+            }
+        )
+        stripe_client().v1.payment_methods.attach(method.id, params={"customer": customer_id})
+        return method.id
+
+    return make

@@ -22,3 +22,20 @@ OSCAR_REQUIRED_ADDRESS_FIELDS = ("first_name", "last_name", "line1", "line4", "p
 # the search box uses the simple backend, which does a database LIKE search.
 HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "haystack.backends.simple_backend.SimpleEngine"}}
 HAYSTACK_SIGNAL_PROCESSOR = "haystack.signals.BaseSignalProcessor"
+
+# Order statuses (Oscar's dashboard offers the next ones). An order exists once its payment is
+# authorised; "Annulée" gives its delivery places back (DELIVERY_RELEASE_ORDER_STATUSES).
+OSCAR_INITIAL_ORDER_STATUS = "Nouvelle"
+OSCAR_ORDER_STATUS_PIPELINE = {
+    "Nouvelle": ("En préparation", "Annulée"),
+    "En préparation": ("Livrée", "Annulée"),
+    "Livrée": (),
+    "Annulée": (),
+}
+OSCAR_ORDER_STATUS_CASCADE = {
+    "En préparation": "En préparation",
+    "Livrée": "Livrée",
+    "Annulée": "Annulée",
+}
+OSCAR_INITIAL_LINE_STATUS = "Nouvelle"
+OSCAR_LINE_STATUS_PIPELINE = OSCAR_ORDER_STATUS_PIPELINE

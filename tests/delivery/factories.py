@@ -91,6 +91,7 @@ def basket_product(**kwargs):
     """A basket (our product) sold in the shop, with a stock record and a price."""
     kwargs.setdefault("title", "Panier essentiel 2 personnes")
     kwargs.setdefault("stockrecords__price", Decimal("49.90"))
+    kwargs.setdefault("stockrecords__price_currency", "EUR")  # Oscar's factory says GBP
     kwargs.setdefault("stockrecords__num_in_stock", 1000)
     return ProductFactory(product_class=basket_product_class(), **kwargs)
 

@@ -43,7 +43,7 @@ def start_checkout(client, *, baskets: int = 2) -> None:
     assert response.status_code == 302
 
 
-def test_a_shopper_in_paris_13e_sees_tuesday_and_gets_the_date_booked(client, france):
+def test_a_shopper_in_paris_13e_sees_tuesday_and_gets_the_date_booked(client, france, stripe_card):
     # given Paris 13e delivered on Tuesdays, and 2 baskets in the cart
     district = paris_13e()
     expected = delivery_dates_upcoming(district=district, count=1)[0]
@@ -60,8 +60,11 @@ def test_a_shopper_in_paris_13e_sees_tuesday_and_gets_the_date_booked(client, fr
     assert expected.strftime("%Y") in html
     assert f"mardi {expected.day} " in html
     assert "Livré chaque mardi dans Paris 13e" in html
-    # when the order is placed (Oscar's free payment flow)
-    response = client.post(reverse("checkout:preview"), {"action": "place_order"})
+    # when the order is placed and paid with a saved card
+    card = stripe_card("camille@example.org")
+    response = client.post(
+        reverse("checkout:preview"), {"action": "place_order", "payment_method_id": card}
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     # then the order has its delivery date and the capacity was booked
     order = Order.objects.get()
@@ -74,7 +77,7 @@ def test_a_shopper_in_paris_13e_sees_tuesday_and_gets_the_date_booked(client, fr
     assert "Livré le mardi" in thanks
 
 
-def test_a_full_first_date_moves_the_checkout_to_the_next_one(client, france):
+def test_a_full_first_date_moves_the_checkout_to_the_next_one(client, france, stripe_card):
     # given the next Tuesday is full
     district = paris_13e()
     first, second = delivery_dates_upcoming(district=district, count=2)
@@ -86,7 +89,8 @@ def test_a_full_first_date_moves_the_checkout_to_the_next_one(client, france):
     html = client.get(reverse("checkout:preview")).content.decode()
     assert f"{second.day}" in html
     assert "est complète" in html
-    client.post(reverse("checkout:preview"), {"action": "place_order"})
+    card = stripe_card("camille@example.org")
+    client.post(reverse("checkout:preview"), {"action": "place_order", "payment_method_id": card})
     assert OrderDelivery.objects.get().delivery_date == second
 
 

@@ -11,7 +11,12 @@ from tests.delivery.test_checkout import address, france, start_checkout  # noqa
 pytestmark = pytest.mark.django_db
 
 
-def test_no_order_is_left_when_every_date_fills_up_while_placing(client, france, monkeypatch):  # noqa: F811
+def test_no_order_is_left_when_every_date_fills_up_while_placing(
+    client,
+    france,  # noqa: F811 — the fixture imported above
+    monkeypatch,
+    stripe_card,
+):
     # given a shopper on the preview page for Paris 13e
     paris_13e()
     start_checkout(client)
@@ -20,9 +25,16 @@ def test_no_order_is_left_when_every_date_fills_up_while_placing(client, france,
     assert client.get(reverse("checkout:preview")).status_code == 200
     # when every date fills up between the preview and the booking (another shopper's race)
     monkeypatch.setattr("delivery.services.booking.delivery_date_book", lambda **kwargs: False)
-    response = client.post(reverse("checkout:preview"), {"action": "place_order"})
+    card = stripe_card("camille@example.org")
+    response = client.post(
+        reverse("checkout:preview"), {"action": "place_order", "payment_method_id": card}
+    )
     # then the shopper sees why, and no order (nor half an order) was written
     assert response.status_code == 200
     assert "complète" in response.content.decode()
     assert not Order.objects.exists()
     assert not OrderDelivery.objects.exists()
+    # and the money held for it was released
+    from payments.models import StripeOperation
+
+    assert StripeOperation.objects.filter(kind="cancel", status="succeeded").count() == 1

@@ -1,16 +1,171 @@
-"""Oscar's checkout views, with order placement made atomic.
+"""Oscar's checkout with the Stripe payment step and safe order placement.
 
-Stock Oscar writes the order, then sends ``order_placed`` (which books the delivery date); when a
-receiver refuses (the district is full on every date), Oscar shows the error but the order row it
-already wrote stays, and the request's transaction commits it. Here the order, its lines, its
-booking and the cart's submission commit together or not at all.
+The card is entered on the preview page (Stripe.js Elements; localstripe's copy in dev and
+tests). The browser saves it on the shopper's Stripe Customer with a SetupIntent
+(``confirmCardSetup``), for this order and the weekly renewals to come; then:
+
+1. the server authorises the order total (a manual-capture PaymentIntent, amount and currency
+   from the cart, never from the browser; 3-D Secure handed back to the browser);
+2. the order, its lines, its delivery booking and the cart's submission are written and
+   **committed** in one transaction (the view opts out of ATOMIC_REQUESTS for that);
+3. only then is the payment captured. If step 2 fails the authorisation is cancelled; if
+   capture fails the order is cancelled (its delivery places released) and the shopper told.
+
+Stock Oscar takes the money before creating the order (django-oscar #3768, #4246): a crash in
+between left a paid shopper without an order. The order number comes from the cart, so a double
+click, the 3-D Secure return and a webhook all end at the same single order (unique number).
 """
 
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
 from django.db import transaction
+from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from oscar.apps.checkout import views
+from oscar.apps.order.models import Order
+from oscar.apps.payment.exceptions import UnableToTakePayment
+from oscar.apps.payment.models import Source
+
+from payments.exceptions import PaymentError
+from payments.services.customers import stripe_customer_ensure
+from payments.services.intents import (
+    payment_intent_authorise,
+    payment_intent_cancel,
+    payment_intent_capture,
+    setup_intent_create,
+)
+from payments.services.oscar_records import stripe_source_type
+
+logger = logging.getLogger("payments.checkout")
+
+ATTEMPT_KEY = "stripe_payment_attempt"
+CANCELLED_STATUS = "Annulée"
 
 
+class AuthenticationRequired(Exception):
+    """The bank wants the shopper (3-D Secure): the page hands the intent to Stripe.js."""
+
+    def __init__(self, *, client_secret: str, payment_intent_id: str):
+        self.client_secret = client_secret
+        self.payment_intent_id = payment_intent_id
+        super().__init__(payment_intent_id)
+
+
+def stripe_js_url() -> str:
+    # localstripe serves its Stripe.js stand-in at <base>/js.stripe.com/v3/.
+    base = settings.STRIPE_API_BASE.rstrip("/")
+    return f"{base}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/"
+
+
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class PaymentDetailsView(views.PaymentDetailsView):
+    _authorised_intent = ""
+
+    # --- pages ---------------------------------------------------------------------------------
+
+    def get(self, request, *args, **kwargs):
+        if not self.preview:
+            # One page for the summary and the card: the preview.
+            return redirect("checkout:preview")
+        return super().get(request, *args, **kwargs)
+
+    def render_payment_details(self, request, **kwargs):
+        # A declined card is shown on the page where it was entered, ready for another card.
+        kwargs.pop("payment_method_id", None)
+        kwargs.pop("payment_intent_id", None)
+        return self.render_preview(request, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.preview and self.request.basket.num_items:
+            try:
+                context["stripe"] = self._stripe_page_context()
+            except PaymentError as exc:
+                context["error"] = exc.message
+        return context
+
+    def _stripe_page_context(self) -> dict:
+        order_number = self.generate_order_number(self.request.basket)
+        attempt = self._attempt()
+        customer_id = self._customer_id()
+        return {
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "js_url": stripe_js_url(),
+            # A new SetupIntent per attempt: a confirmed one cannot take another card.
+            "setup_secret": setup_intent_create(
+                customer_id=customer_id, order_number=f"{order_number}-{attempt}"
+            ),
+        }
+
+    # --- payment -------------------------------------------------------------------------------
+
+    def _attempt(self) -> int:
+        return int(self.request.session.get(ATTEMPT_KEY, 1))
+
+    def _customer_id(self) -> str:
+        user = self.request.user if self.request.user.is_authenticated else None
+        email = user.email if user else self.checkout_session.get_guest_email()
+        return stripe_customer_ensure(user=user, email=email or "")
+
+    def build_submission(self, **kwargs):
+        submission = super().build_submission(**kwargs)
+        submission["payment_kwargs"].update(
+            payment_method_id=self.request.POST.get("payment_method_id", "").strip(),
+            payment_intent_id=self.request.POST.get("payment_intent_id", "").strip(),
+        )
+        return submission
+
+    def handle_payment(self, order_number, total, payment_method_id="", **kwargs):
+        if not payment_method_id:
+            raise UnableToTakePayment(_("Please enter your card details."))
+        try:
+            result = payment_intent_authorise(
+                order_number=order_number,
+                amount=total.incl_tax,
+                currency=total.currency,
+                customer_id=self._customer_id(),
+                payment_method_id=payment_method_id,
+                off_session=False,
+                attempt=self._attempt(),
+            )
+        except PaymentError as exc:
+            raise UnableToTakePayment(exc.message) from exc
+        if result.status == "requires_action":
+            raise AuthenticationRequired(
+                client_secret=result.client_secret, payment_intent_id=result.payment_intent_id
+            )
+        if result.status == "declined":
+            # The next card is a new attempt (a new SetupIntent and PaymentIntent).
+            self.request.session[ATTEMPT_KEY] = self._attempt() + 1
+            raise UnableToTakePayment(result.message)
+        self._authorised_intent = result.payment_intent_id
+        self.add_payment_source(
+            Source(
+                source_type=stripe_source_type(),
+                currency=total.currency,
+                amount_allocated=total.incl_tax,
+                reference=result.payment_intent_id,
+            )
+        )
+        self.add_payment_event(_("Authorisation"), total.incl_tax, result.payment_intent_id)
+
+    def submit(self, *args, payment_kwargs=None, **kwargs):
+        try:
+            return super().submit(*args, payment_kwargs=payment_kwargs, **kwargs)
+        except AuthenticationRequired as exc:
+            # Oscar's submit froze the cart; the shopper comes back with the intent authorised.
+            self.restore_frozen_basket()
+            return self.render_preview(
+                self.request,
+                authentication_secret=exc.client_secret,
+                payment_intent_id=exc.payment_intent_id,
+                **(payment_kwargs or {}),
+            )
+
     def handle_order_placement(
         self,
         order_number,
@@ -24,18 +179,49 @@ class PaymentDetailsView(views.PaymentDetailsView):
         surcharges=None,
         **kwargs,
     ):
-        with transaction.atomic():
-            order = self.place_order(
-                order_number=order_number,
-                user=user,
-                basket=basket,
-                shipping_address=shipping_address,
-                shipping_method=shipping_method,
-                shipping_charge=shipping_charge,
-                order_total=order_total,
-                billing_address=billing_address,
-                surcharges=surcharges,
-                **kwargs,
-            )
-            basket.submit()
+        try:
+            with transaction.atomic():
+                order = self.place_order(
+                    order_number=order_number,
+                    user=user,
+                    basket=basket,
+                    shipping_address=shipping_address,
+                    shipping_method=shipping_method,
+                    shipping_charge=shipping_charge,
+                    order_total=order_total,
+                    billing_address=billing_address,
+                    surcharges=surcharges,
+                    **kwargs,
+                )
+                basket.submit()
+        except Exception:
+            # No order: release the money held, unless a concurrent request placed this very
+            # order (same number) and owns the authorisation.
+            if self._authorised_intent and not Order.objects.filter(number=order_number).exists():
+                self._cancel_quietly(order_number)
+            raise
+        if self._authorised_intent:
+            try:
+                payment_intent_capture(
+                    order_number=order_number, payment_intent_id=self._authorised_intent
+                )
+            except PaymentError as exc:
+                return self._capture_failed(order, exc)
+        self.request.session.pop(ATTEMPT_KEY, None)
         return self.handle_successful_order(order)
+
+    def _cancel_quietly(self, order_number: str) -> None:
+        try:
+            payment_intent_cancel(
+                order_number=order_number, payment_intent_id=self._authorised_intent
+            )
+        except PaymentError:
+            # The reconciliation task finds authorisations without an order.
+            logger.exception("order %s: could not cancel the authorisation", order_number)
+
+    def _capture_failed(self, order: Order, exc: PaymentError):
+        logger.error("order %s: capture failed (%s), cancelling the order", order.number, exc)
+        self._cancel_quietly(order.number)
+        order.set_status(CANCELLED_STATUS)
+        self.restore_frozen_basket()
+        return self.render_preview(self.request, error=exc.message)
