@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+LOCALSTRIPE_PORT ?= 8420
 PYTEST_ARGS ?=
 
 .PHONY: help install run test lint bench clean
@@ -30,7 +31,16 @@ run: $(STAMP)
 	DJANGO_SETTINGS_MODULE=essentiels.settings.dev $(BIN)/python manage.py migrate --noinput
 	DJANGO_SETTINGS_MODULE=essentiels.settings.dev $(BIN)/python manage.py compilemessages --ignore ".venv/*" -v0
 	DJANGO_SETTINGS_MODULE=essentiels.settings.dev $(BIN)/python manage.py load_demo --admin
-	DJANGO_SETTINGS_MODULE=essentiels.settings.dev $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@# localstripe stands in for Stripe (payments and Stripe.js), and sends webhooks back to us;
+	@# it stops with the shop.
+	$(BIN)/localstripe --port $(LOCALSTRIPE_PORT) --from-scratch > var/localstripe.log 2>&1 & \
+	  LOCALSTRIPE_PID=$$!; trap 'kill $$LOCALSTRIPE_PID 2>/dev/null' EXIT INT TERM; \
+	  for i in $$(seq 1 50); do curl -sf -o /dev/null http://127.0.0.1:$(LOCALSTRIPE_PORT)/js.stripe.com/v3/ && break; sleep 0.2; done; \
+	  curl -sf -o /dev/null -X POST http://127.0.0.1:$(LOCALSTRIPE_PORT)/_config/webhooks/dev \
+	    -d url=http://$(HOST):$(PORT)/paiements/webhook/stripe/ -d secret=whsec_localstripe \
+	    || echo "localstripe did not start: see var/localstripe.log"; \
+	  STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) DJANGO_SETTINGS_MODULE=essentiels.settings.dev \
+	    $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
 	scripts/services.sh ensure
