@@ -195,9 +195,15 @@ class PaymentDetailsView(views.PaymentDetailsView):
                 )
                 basket.submit()
         except Exception:
-            # No order: release the money held, unless a concurrent request placed this very
-            # order (same number) and owns the authorisation.
-            if self._authorised_intent and not Order.objects.filter(number=order_number).exists():
+            placed = Order.objects.filter(number=order_number).first()
+            if placed is not None:
+                # A concurrent request for this cart (a double click, the 3-D Secure return)
+                # placed this very order with the same authorisation: show it, touch nothing.
+                logger.info("order %s: already placed by a concurrent request", order_number)
+                self.request.session["checkout_order_id"] = placed.id
+                return redirect(self.get_success_url())
+            # No order: release the money held.
+            if self._authorised_intent:
                 self._cancel_quietly(order_number)
             raise
         if self._authorised_intent:
