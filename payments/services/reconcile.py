@@ -13,7 +13,11 @@ from django.utils import timezone
 
 from payments.exceptions import PaymentError
 from payments.models import StripeOperation
-from payments.services.intents import _intent_record, payment_intent_cancel
+from payments.services.intents import (
+    _intent_record,
+    payment_intent_cancel,
+    payment_intent_capture,
+)
 from payments.services.oscar_records import order_find
 from payments.services.webhooks import payment_intent_failed_handle
 from payments.stripe_client import stripe_client
@@ -29,6 +33,7 @@ class ReconcileReport:
     pending_repaired: list[str] = field(default_factory=list)
     authorisations_cancelled: list[str] = field(default_factory=list)
     paid_without_order: list[str] = field(default_factory=list)
+    captured_for_orders: list[str] = field(default_factory=list)
 
 
 def _recent_intents(*, since: datetime) -> list[Any]:
@@ -65,10 +70,10 @@ def payments_reconcile(
         if not key:
             continue  # not made by this shop
         _pending_repair(key=key, intent=intent, report=report)
-        if (
-            intent.status in ("requires_capture", "succeeded")
-            and order_find(order_number=order_number) is None
-        ):
+        order = order_find(order_number=order_number)
+        if intent.status == "requires_capture" and order is not None:
+            _uncaptured_order_handle(order=order, intent=intent, report=report)
+        elif intent.status in ("requires_capture", "succeeded") and order is None:
             abandoned = intent.created < (timezone.now() - abandon_after).timestamp()
             _orphan_handle(
                 key=key,
@@ -83,6 +88,26 @@ def payments_reconcile(
         len(report.authorisations_cancelled), len(report.paid_without_order),
     )  # fmt: skip
     return report
+
+
+def _uncaptured_order_handle(*, order: Any, intent: Any, report: ReconcileReport) -> None:
+    """The order was committed but the process died before capturing (checkout step 3): take
+    the money now, or release it if the order has been cancelled since."""
+    from essentiels.oscar_forks.checkout.views import CANCELLED_STATUS
+
+    try:
+        if order.status == CANCELLED_STATUS:
+            payment_intent_cancel(order_number=order.number, payment_intent_id=intent.id)
+            report.authorisations_cancelled.append(intent.id)
+        else:
+            payment_intent_capture(order_number=order.number, payment_intent_id=intent.id)
+            report.captured_for_orders.append(intent.id)
+    except PaymentError as exc:
+        logger.warning("reconcile: order %s, intent %s: %s", order.number, intent.id, exc.code)
+        return
+    logger.warning(
+        "reconcile: order %s had an uncaptured authorisation %s", order.number, intent.id
+    )
 
 
 def _pending_repair(*, key: str, intent: Any, report: ReconcileReport) -> None:

@@ -55,3 +55,21 @@ def test_an_orphan_authorisation_of_an_abandoned_attempt_is_cancelled(
     assert stripe_api.v1.payment_intents.retrieve(second.payment_intent_id).status == (
         "requires_capture"
     )
+
+
+def test_an_order_left_uncaptured_by_a_dead_process_is_captured(
+    db, customer_with_card, order_number, order_factory, stripe_api
+):
+    # given an order committed with its authorisation, then the process died before capture
+    customer_id, pm_id = customer_with_card()
+    result = authorise(order_number, customer_id, pm_id)
+    order_factory(order_number)
+    # when the reconciliation runs
+    report = payments_reconcile(since=timezone.now() - timedelta(minutes=5))
+    # then the money is taken, once, and the order says so
+    assert result.payment_intent_id in report.captured_for_orders
+    assert stripe_api.v1.payment_intents.retrieve(result.payment_intent_id).status == "succeeded"
+    assert StripeOperation.objects.filter(kind="capture", order_number=order_number).count() == 1
+    # and a second run changes nothing
+    again = payments_reconcile(since=timezone.now() - timedelta(minutes=5))
+    assert result.payment_intent_id not in again.captured_for_orders
