@@ -20,7 +20,7 @@ from oscar.apps.order.models import Order
 
 from payments.exceptions import PaymentError
 from payments.forms import RefundForm
-from payments.models import StripeOperation
+from payments.selectors import order_authorisation
 from payments.services.refunds import refund_create
 from payments.services.webhooks import stripe_event_record
 
@@ -68,16 +68,7 @@ def refund(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("dashboard:order-list"))
     order = get_object_or_404(Order, number=form.cleaned_data["order_number"])
     back = reverse("dashboard:order-detail", kwargs={"number": order.number})
-    authorisation = (
-        StripeOperation.objects.filter(
-            kind=StripeOperation.Kind.PAYMENT_INTENT,
-            order_number=order.number,
-            status=StripeOperation.Status.SUCCEEDED,
-        )
-        .exclude(stripe_id="")
-        .order_by("-pk")
-        .first()
-    )
+    authorisation = order_authorisation(order_number=order.number)
     if authorisation is None:
         messages.error(request, _("This order was not paid through Stripe."))
         return redirect(back)

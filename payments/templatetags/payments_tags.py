@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import template
 
 from payments.forms import RefundForm
-from payments.models import StripeOperation
+from payments.selectors import order_authorisation
 from payments.services.refunds import refund_next_sequence, refunded_total
 
 register = template.Library()
@@ -12,16 +12,7 @@ register = template.Library()
 @register.inclusion_tag("payments/dashboard/refund_form.html", takes_context=True)
 def stripe_refund_form(context, order):
     """The refund form of Oscar's dashboard order page, when the order was paid by Stripe."""
-    authorisation = (
-        StripeOperation.objects.filter(
-            kind=StripeOperation.Kind.PAYMENT_INTENT,
-            order_number=order.number,
-            status=StripeOperation.Status.SUCCEEDED,
-        )
-        .exclude(stripe_id="")
-        .order_by("-pk")
-        .first()
-    )
+    authorisation = order_authorisation(order_number=order.number)
     form = None
     refunded = None
     if authorisation is not None:
