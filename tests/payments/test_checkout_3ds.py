@@ -44,14 +44,6 @@ def complete_3ds_of_card_setup(page) -> None:
     assert secret.startswith("pi_"), page.locator(".alert").all_inner_texts()
 
 
-BUG_3DS = (
-    "checkout views.py: Oscar's submit() catches AuthenticationRequired in its `except "
-    "Exception` (generic 'A problem occurred' error, no data-authentication-secret), and the "
-    "override's render_preview() passes payment_intent_id twice (500)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=BUG_3DS)
 def test_a_shopper_completes_3ds_and_the_order_is_paid(live_server, page, demo_shop):
     to_payment_page(page, live_server.url, "sacha@example.org")
     # given a card whose bank asks for 3-D Secure, entered on the payment step
@@ -71,7 +63,6 @@ def test_a_shopper_completes_3ds_and_the_order_is_paid(live_server, page, demo_s
     assert order.sources.get().amount_debited == order.total_incl_tax
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_3DS)
 def test_a_shopper_who_fails_3ds_at_payment_sees_an_error_and_gets_no_order(
     live_server, page, demo_shop
 ):

@@ -46,15 +46,6 @@ ATTEMPT_KEY = "stripe_payment_attempt"
 CANCELLED_STATUS = "Annulée"
 
 
-class AuthenticationRequired(Exception):
-    """The bank wants the shopper (3-D Secure): the page hands the intent to Stripe.js."""
-
-    def __init__(self, *, client_secret: str, payment_intent_id: str):
-        self.client_secret = client_secret
-        self.payment_intent_id = payment_intent_id
-        super().__init__(payment_intent_id)
-
-
 def stripe_js_url() -> str:
     # localstripe serves its Stripe.js stand-in at <base>/js.stripe.com/v3/.
     base = settings.STRIPE_API_BASE.rstrip("/")
@@ -64,6 +55,8 @@ def stripe_js_url() -> str:
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
 class PaymentDetailsView(views.PaymentDetailsView):
     _authorised_intent = ""
+    # (client secret, PaymentIntent id) when the bank asks the shopper for 3-D Secure.
+    _authentication: tuple[str, str] | None = None
 
     # --- pages ---------------------------------------------------------------------------------
 
@@ -74,9 +67,15 @@ class PaymentDetailsView(views.PaymentDetailsView):
         return super().get(request, *args, **kwargs)
 
     def render_payment_details(self, request, **kwargs):
-        # A declined card is shown on the page where it was entered, ready for another card.
-        kwargs.pop("payment_method_id", None)
+        # Oscar calls this when the payment did not go through; we answer on the preview page.
         kwargs.pop("payment_intent_id", None)
+        if self._authentication:
+            # 3-D Secure: the page hands the intent to Stripe.js, then posts the same card again.
+            kwargs["authentication_secret"], kwargs["payment_intent_id"] = self._authentication
+            kwargs.pop("error", None)
+        else:
+            # A declined card: shown where it was entered, the form ready for another card.
+            kwargs.pop("payment_method_id", None)
         return self.render_preview(request, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -135,9 +134,10 @@ class PaymentDetailsView(views.PaymentDetailsView):
         except PaymentError as exc:
             raise UnableToTakePayment(exc.message) from exc
         if result.status == "requires_action":
-            raise AuthenticationRequired(
-                client_secret=result.client_secret, payment_intent_id=result.payment_intent_id
-            )
+            # Oscar's submit() turns any other exception into a generic error: this one makes
+            # it restore the cart and call render_payment_details, which asks for 3-D Secure.
+            self._authentication = (result.client_secret, result.payment_intent_id)
+            raise UnableToTakePayment(_("Your bank asks you to confirm this payment."))
         if result.status == "declined":
             # The next card is a new attempt (a new SetupIntent and PaymentIntent).
             self.request.session[ATTEMPT_KEY] = self._attempt() + 1
@@ -152,19 +152,6 @@ class PaymentDetailsView(views.PaymentDetailsView):
             )
         )
         self.add_payment_event(_("Authorisation"), total.incl_tax, result.payment_intent_id)
-
-    def submit(self, *args, payment_kwargs=None, **kwargs):
-        try:
-            return super().submit(*args, payment_kwargs=payment_kwargs, **kwargs)
-        except AuthenticationRequired as exc:
-            # Oscar's submit froze the cart; the shopper comes back with the intent authorised.
-            self.restore_frozen_basket()
-            return self.render_preview(
-                self.request,
-                authentication_secret=exc.client_secret,
-                payment_intent_id=exc.payment_intent_id,
-                **(payment_kwargs or {}),
-            )
 
     def handle_order_placement(
         self,
