@@ -25,12 +25,14 @@ from import_export.admin import ImportExportMixin
 from baskets.import_export import GroceryCostResource
 from baskets.models import (
     BasketComponent,
+    BasketSubscription,
     BasketTheme,
     BasketVariant,
     Diet,
     GroceryDiets,
     GroceryProduct,
     RuleStatus,
+    SubscriptionRenewal,
     ThemedBasket,
 )
 from baskets.product_classes import GROCERY_CLASS_SLUG
@@ -611,3 +613,50 @@ def variant_margin(
 ) -> Decimal:
     """Margin excl. VAT: shelf price without VAT (food rate) minus composition cost."""
     return (price / (1 + vat_rate) - cost).quantize(Decimal("0.01"))
+
+
+# --- Subscriptions (read-only for now: staff actions come with the back-office part of [Subs]) --
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SubscriptionRenewalInline(admin.TabularInline):
+    model = SubscriptionRenewal
+    extra = 0
+    can_delete = False
+    fields = ("delivery_date", "status", "order", "payment_intent_id", "attempts", "error")
+    readonly_fields = fields
+    ordering = ("-delivery_date",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BasketSubscription)
+class BasketSubscriptionAdmin(_ReadOnlyAdmin):
+    list_display = ("pk", "user", "variant", "quantity", "district", "status", "paused_until")
+    list_filter = ("status", "district")
+    list_select_related = ("user", "variant__product", "district")
+    search_fields = ("user__email", "last_name", "postcode", "variant__product__title")
+    inlines = [SubscriptionRenewalInline]
+
+
+@admin.register(SubscriptionRenewal)
+class SubscriptionRenewalAdmin(_ReadOnlyAdmin):
+    list_display = ("subscription", "delivery_date", "status", "order", "attempts")
+    list_filter = ("status", "delivery_date")
+    list_select_related = ("subscription", "order")
+    search_fields = ("subscription__user__email", "order__number", "payment_intent_id")
+    date_hierarchy = "delivery_date"

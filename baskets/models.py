@@ -8,6 +8,9 @@ Oscar has no place for: theme, days covered, diet promises, compositions and the
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -249,3 +252,225 @@ class GroceryProduct(Product):
         proxy = True
         verbose_name = _("grocery product")
         verbose_name_plural = _("grocery products (assortment)")
+
+
+# --- Subscriptions -----------------------------------------------------------------------------
+# "You will be delivered every week with all your essentials": a subscription renews itself at
+# each cutoff of its district (baskets.services.renewal). One renewal row per (subscription,
+# delivery date), enforced by the database, is what makes re-runs and racing workers safe.
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    # Paused until ``paused_until``: no delivery before that date, deliveries resume on it.
+    PAUSED = "paused", _("Paused")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class BasketSubscription(models.Model):
+    """A shopper's weekly order of one basket variant, delivered on their district's day."""
+
+    # Oscar already uses ``user.baskets`` (its carts).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="basket_subscriptions",
+        verbose_name=_("shopper"),
+    )
+    variant = models.ForeignKey(
+        BasketVariant,
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name=_("basket"),
+    )
+    quantity = models.PositiveSmallIntegerField(
+        _("quantity"), default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    # The address is copied here rather than pointing at the address book: editing or deleting
+    # an address-book entry must not move next week's delivery without the shopper seeing the
+    # (possibly new) district and weekday first.
+    first_name = models.CharField(_("first name"), max_length=255, blank=True)
+    last_name = models.CharField(_("last name"), max_length=255, blank=True)
+    line1 = models.CharField(_("address"), max_length=255)
+    line2 = models.CharField(_("address (continued)"), max_length=255, blank=True)
+    line4 = models.CharField(_("city"), max_length=255)
+    postcode = models.CharField(_("postcode"), max_length=64)
+    country = models.ForeignKey(
+        "address.Country", on_delete=models.PROTECT, default="FR", verbose_name=_("country")
+    )
+    phone_number = models.CharField(_("phone number"), max_length=32, blank=True)
+    notes = models.TextField(_("delivery instructions"), blank=True)
+    # The district of the address, resolved when the address was set (its weekday decides the
+    # delivery dates).
+    district = models.ForeignKey(
+        "delivery.District",
+        on_delete=models.PROTECT,
+        related_name="basket_subscriptions",
+        verbose_name=_("district"),
+    )
+    # The first delivery date renewals cover: the checkout's own order delivers the earlier one.
+    starts_on = models.DateField(_("renewals from"))
+    stripe_customer_id = models.CharField(_("Stripe customer id"), max_length=255)
+    stripe_payment_method_id = models.CharField(_("Stripe payment method id"), max_length=255)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=SubscriptionStatus.choices,
+        default=SubscriptionStatus.ACTIVE,
+        db_index=True,
+    )
+    paused_until = models.DateField(_("paused until"), null=True, blank=True)
+    # When the pause was asked: a delivery whose cutoff had passed by then is still delivered.
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("basket subscription")
+        verbose_name_plural = _("basket subscriptions")
+        indexes = [
+            models.Index(fields=["district", "status"], name="baskets_sub_district_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status=SubscriptionStatus.PAUSED)
+                | models.Q(paused_until__isnull=False),
+                name="baskets_subscription_paused_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.user_id} × {self.variant_id} ({self.status})"
+
+    def is_paused_on(self, day: date, *, cutoff: datetime | None = None) -> bool:
+        """Whether the pause covers ``day``; given the day's ``cutoff``, a pause asked after it
+        does not (that order was already fixed)."""
+        return (
+            self.status == SubscriptionStatus.PAUSED
+            and self.paused_until is not None
+            and day < self.paused_until
+            and (cutoff is None or self.paused_at is None or self.paused_at < cutoff)
+        )
+
+    def is_cancelled_for(self, *, cutoff: datetime) -> bool:
+        """Whether the cancellation came before this cutoff (after it, that order stands)."""
+        return self.status == SubscriptionStatus.CANCELLED and (
+            self.cancelled_at is None or self.cancelled_at < cutoff
+        )
+
+
+class SubscriptionSkip(models.Model):
+    """A week the shopper skipped (before its cutoff)."""
+
+    subscription = models.ForeignKey(
+        BasketSubscription, on_delete=models.CASCADE, related_name="skips"
+    )
+    delivery_date = models.DateField(_("delivery date"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["delivery_date"]
+        verbose_name = _("skipped week")
+        verbose_name_plural = _("skipped weeks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "delivery_date"], name="baskets_skip_once_per_date"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.delivery_date:%Y-%m-%d}"
+
+
+class RenewalStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    # The order exists (delivery booked); the charge has not succeeded yet.
+    ORDERED = "ordered", _("Ordered, not charged yet")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+    # The bank wants the shopper (3-D Secure): the order and its delivery are kept meanwhile.
+    REQUIRES_ACTION = "requires_action", _("Waiting for the shopper's authentication")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class SubscriptionRenewal(models.Model):
+    """One delivery date of one subscription: its order and its charge."""
+
+    subscription = models.ForeignKey(
+        BasketSubscription, on_delete=models.PROTECT, related_name="renewals"
+    )
+    delivery_date = models.DateField(_("delivery date"))
+    # Null until the order is placed (and again never: a failed renewal keeps its cancelled
+    # order for the record).
+    order = models.OneToOneField(
+        "order.Order",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subscription_renewal",
+        verbose_name=_("order"),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=RenewalStatus.choices,
+        default=RenewalStatus.PENDING,
+        db_index=True,
+    )
+    payment_intent_id = models.CharField(_("payment intent"), max_length=255, blank=True)
+    # The charge attempt number (the ledger's ``attempt``): a retry with a new card is attempt 2.
+    attempts = models.PositiveSmallIntegerField(_("charge attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-delivery_date", "-pk"]
+        verbose_name = _("subscription renewal")
+        verbose_name_plural = _("subscription renewals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "delivery_date"],
+                name="baskets_renewal_once_per_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.delivery_date:%Y-%m-%d} ({self.status})"
+
+
+class RenewalOutbox(models.Model):
+    """Renewals to run, written in the dispatcher's transaction and enqueued after its commit.
+
+    A process dying between the commit and the enqueue leaves a row without ``done_at``: the
+    sweeper enqueues it again. ``done_at`` is set once the renewal reached an outcome.
+    """
+
+    subscription = models.ForeignKey(
+        BasketSubscription, on_delete=models.CASCADE, related_name="outbox_entries"
+    )
+    delivery_date = models.DateField(_("delivery date"))
+    enqueued_at = models.DateTimeField(_("last enqueued at"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("renewal outbox entry")
+        verbose_name_plural = _("renewal outbox")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "delivery_date"], name="baskets_outbox_once_per_date"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["enqueued_at"],
+                condition=models.Q(done_at__isnull=True),
+                name="baskets_outbox_undone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.delivery_date:%Y-%m-%d}"

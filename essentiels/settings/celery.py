@@ -40,3 +40,19 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "payments.tasks.payments_reconcile_task",
     "schedule": crontab(minute="*/15"),
 }
+
+# Subscriptions: every 5 minutes, write an outbox row and enqueue a renewal task for every
+# subscription whose district's cutoff has passed for a delivery date still to come (a cutoff
+# is a fixed moment, so a tick a few minutes after it renews that date; later ticks find
+# nothing left to do).
+CELERY_BEAT_SCHEDULE["subscriptions-renewals-dispatch"] = {
+    "task": "baskets.tasks.renewals_dispatch_task",
+    "schedule": crontab(minute="*/5"),
+}
+
+# Subscriptions: every 10 minutes, enqueue again renewals written to the outbox more than 15
+# minutes ago and still not done (a process died between commit and enqueue, a task was lost).
+CELERY_BEAT_SCHEDULE["subscriptions-renewals-outbox-sweep"] = {
+    "task": "baskets.tasks.renewals_outbox_sweep_task",
+    "schedule": crontab(minute="*/10"),
+}

@@ -1,0 +1,43 @@
+"""Celery tasks: thin wrappers over baskets.services, taking ids, safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+
+
+def _enqueue_renewal(subscription_id: int, delivery_date: date) -> None:
+    subscription_renew_task.delay(
+        subscription_id=subscription_id, delivery_date=delivery_date.isoformat()
+    )
+
+
+@shared_task(acks_late=True)
+def subscription_renew_task(*, subscription_id: int, delivery_date: str) -> str | None:
+    # Idempotent: (subscription, delivery_date) is unique and the charge goes through the
+    # payments ledger, so a redelivered or duplicated task creates nothing twice.
+    from baskets.services.renewal import renewal_outbox_done, subscription_renew
+
+    day = date.fromisoformat(delivery_date)
+    renewal = subscription_renew(subscription_id=subscription_id, delivery_date=day)
+    renewal_outbox_done(subscription_id=subscription_id, delivery_date=day, renewal=renewal)
+    return renewal.status if renewal is not None else None
+
+
+@shared_task(acks_late=True)
+def renewals_dispatch_task(*, chunk_size: int = 1000) -> int:
+    # Idempotent: outbox rows are unique per (subscription, date); a second tick finds none due.
+    from baskets.services.renewal import renewals_dispatch
+
+    return renewals_dispatch(enqueue=_enqueue_renewal, chunk_size=chunk_size)
+
+
+@shared_task(acks_late=True)
+def renewals_outbox_sweep_task(*, minutes: int = 15) -> int:
+    # Re-enqueues only what is not done; the renewal itself is idempotent.
+    from datetime import timedelta
+
+    from baskets.services.renewal import renewals_outbox_sweep
+
+    return renewals_outbox_sweep(enqueue=_enqueue_renewal, older_than=timedelta(minutes=minutes))
