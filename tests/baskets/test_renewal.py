@@ -403,3 +403,73 @@ def test_dates_due_are_those_whose_cutoff_passed_from_tomorrow_on():
     assert renewal_dates_due(now=AFTER_CUTOFF) == [DELIVERY - timedelta(days=1), DELIVERY]
     # Friday 10:00: only Sunday's (Friday 12:00) has not; Saturday's (Thursday) has
     assert renewal_dates_due(now=BEFORE_CUTOFF) == [BEFORE_CUTOFF.date() + timedelta(days=1)]
+
+
+@pytest.mark.django_db
+def test_stripe_unreachable_leaves_the_order_for_a_rerun_that_charges_it_once(
+    subscribed,
+    settings,
+    localstripe_url,  # noqa: F811
+    stripe_api,  # noqa: F811
+):
+    from tests.payments.conftest import free_port
+
+    subscription = subscribed()
+    row = RenewalOutbox.objects.create(
+        subscription=subscription, delivery_date=DELIVERY, enqueued_at=AFTER_CUTOFF
+    )
+    # given Stripe cannot be reached when the renewal runs (nothing listens on that port)
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
+    renewal = subscription_renew(
+        subscription_id=subscription.pk, delivery_date=DELIVERY, now=AFTER_CUTOFF
+    )
+    # then the order is kept and booked, not charged, and the outbox row stays for the sweeper
+    assert renewal.status == RenewalStatus.ORDERED
+    assert renewal.error
+    assert not renewal_outbox_done(
+        subscription_id=subscription.pk, delivery_date=DELIVERY, renewal=renewal
+    )
+    row.refresh_from_db()
+    assert row.done_at is None
+    # when Stripe is back and the sweeper's re-run comes
+    settings.STRIPE_API_BASE = localstripe_url
+    again = subscription_renew(
+        subscription_id=subscription.pk, delivery_date=DELIVERY, now=AFTER_CUTOFF
+    )
+    # then the same order is charged, once
+    assert again.pk == renewal.pk
+    assert again.status == RenewalStatus.PAID
+    assert Order.objects.count() == 1
+    assert DeliveryDate.objects.get(date=DELIVERY).booked == 1
+    order = again.order
+    assert [pi.status for pi in intents_for_order(stripe_api, order.number)] == ["succeeded"]
+    assert len(ops(order.number, StripeOperation.Kind.CAPTURE)) == 1
+
+
+@pytest.mark.django_db
+def test_a_cutoff_tick_renews_every_due_subscription(
+    subscribed, django_capture_on_commit_callbacks
+):
+    # given three subscribers in the district, one of whom skipped the week
+    subscriptions = [subscribed(), subscribed(), subscribed()]
+    subscription_skip(
+        subscription_id=subscriptions[2].pk, delivery_date=DELIVERY, now=BEFORE_CUTOFF
+    )
+    enqueued: list = []
+    # when the beat tick after the cutoff dispatches and the workers run what was enqueued
+    with django_capture_on_commit_callbacks(execute=True):
+        renewals_dispatch(enqueue=lambda pk, day: enqueued.append((pk, day)), now=AFTER_CUTOFF)
+    for subscription_id, day in enqueued:
+        renewal = subscription_renew(
+            subscription_id=subscription_id, delivery_date=day, now=AFTER_CUTOFF
+        )
+        renewal_outbox_done(subscription_id=subscription_id, delivery_date=day, renewal=renewal)
+    # then the two others are paid, and nothing is left for the sweeper
+    paid = SubscriptionRenewal.objects.filter(status=RenewalStatus.PAID)
+    assert sorted(paid.values_list("subscription_id", flat=True)) == [
+        subscriptions[0].pk,
+        subscriptions[1].pk,
+    ]
+    assert Order.objects.count() == 2
+    assert DeliveryDate.objects.get(date=DELIVERY).booked == 2
+    assert not RenewalOutbox.objects.filter(done_at__isnull=True).exists()
