@@ -473,3 +473,25 @@ def test_a_cutoff_tick_renews_every_due_subscription(
     assert Order.objects.count() == 2
     assert DeliveryDate.objects.get(date=DELIVERY).booked == 2
     assert not RenewalOutbox.objects.filter(done_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_beat_ticks_racing_write_each_outbox_row_once():
+    first = subscription_create()
+    ids = [first.pk] + [
+        subscription_create(district=first.district, variant=first.variant).pk for _ in range(5)
+    ]
+    enqueued: list = []
+    # when two dispatchers (two beat processes started by mistake) run at once
+    results = race(
+        2,
+        renewals_dispatch,
+        enqueue=lambda pk, day: enqueued.append((pk, day)),
+        now=AFTER_CUTOFF,
+        chunk_size=2,
+    )
+    # then neither fails, each (subscription, date) has one outbox row, and every one was
+    # enqueued (a few perhaps twice: the renewal itself is idempotent)
+    assert all(isinstance(result, int) for result in results), results
+    assert sorted(RenewalOutbox.objects.values_list("subscription_id", flat=True)) == sorted(ids)
+    assert {pk for pk, _ in enqueued} == set(ids)
