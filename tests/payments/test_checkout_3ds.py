@@ -38,8 +38,10 @@ def answer_3ds(page, choice: str) -> None:
 def complete_3ds_of_card_setup(page) -> None:
     """Completes the card-saving authentication; the form posts the card and the server, told by
     the bank that the payment needs 3-D Secure too, re-renders the page with the intent's secret."""
+    # The click posts the form: the next page may show the payment's own box at once (same
+    # button name), so wait for that navigation rather than for this box to go away.
     with page.expect_navigation(timeout=30_000):
-        answer_3ds(page, COMPLETE)
+        page.get_by_role("button", name=COMPLETE).click(timeout=30_000)
     secret = page.get_attribute("#place_order_form", "data-authentication-secret") or ""
     assert secret.startswith("pi_"), page.locator(".alert").all_inner_texts()
 
