@@ -45,6 +45,7 @@ from baskets.services.catalogue import (
     themed_basket_save,
 )
 from baskets.services.rules import (
+    BasketRuleError,
     basket_variant_publish,
     basket_variant_withdraw,
     basket_variants_check,
@@ -583,7 +584,7 @@ class BasketVariantAdmin(admin.ModelAdmin):
             try:
                 basket_variant_publish(variant_id=variant.pk)
                 published += 1
-            except Exception as exc:  # noqa: BLE001 — BasketRuleError, reported per basket
+            except BasketRuleError as exc:
                 refused.append(f"{variant.product.get_title()}: {exc}")
         if published:
             messages.success(request, gettext("%d put on sale.") % published)

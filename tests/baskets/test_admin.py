@@ -292,3 +292,20 @@ def test_back_office_adds_a_new_household_size_with_its_composition(back_office)
     )
     assert again.status_code == 200
     assert BasketVariant.objects.filter(persons=4).count() == 1
+
+
+def test_the_publish_action_puts_valid_sizes_on_sale_and_names_the_broken_ones(back_office):
+    good = make_variant(components={make_grocery(cost="1.00"): 1}, publish=False)
+    product = make_grocery("Paleron", cost="60.00")
+    bad = make_variant(components={product: 1}, persons=2, publish=False)
+    StockRecord.objects.filter(product=product).update(cost_price=Decimal("80.00"))
+    response = back_office.post(
+        "/admin/baskets/basketvariant/",
+        {"action": "publish", "_selected_action": [good.pk, bad.pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "1 mis en vente." in html
+    assert "au-dessus du plafond" in html
+    assert BasketVariant.objects.get(pk=good.pk).product.is_public
+    assert not BasketVariant.objects.get(pk=bad.pk).product.is_public
