@@ -218,7 +218,7 @@ def test_a_withdrawn_basket_fails_the_renewal_without_order_or_charge():
     )
     assert renewal.status == RenewalStatus.FAILED
     assert renewal.order is None
-    assert "not on sale" in renewal.error
+    assert "pas en vente" in renewal.error
     assert not Order.objects.exists()
     assert not StripeOperation.objects.exists()
     assert not DeliveryDate.objects.filter(booked__gt=0).exists()
