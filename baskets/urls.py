@@ -1,6 +1,6 @@
 from django.urls import path
 
-from baskets import views
+from baskets import views, views_account
 
 app_name = "baskets"
 
@@ -8,4 +8,31 @@ app_name = "baskets"
 urlpatterns = [
     path("", views.basket_list, name="list"),
     path("<slug:slug>-<int:pk>/", views.basket_detail, name="detail"),
+    # The shopper's subscriptions, in "Mon compte".
+    path("compte/abonnements/", views_account.subscription_list, name="subscriptions"),
+    path(
+        "compte/abonnements/<int:pk>/",
+        views_account.subscription_detail,
+        name="subscription-detail",
+    ),
+    path(
+        "compte/abonnements/<int:pk>/sauter/",
+        views_account.subscription_skip_view,
+        name="subscription-skip",
+    ),
+    path(
+        "compte/abonnements/<int:pk>/pause/",
+        views_account.subscription_pause_view,
+        name="subscription-pause",
+    ),
+    path(
+        "compte/abonnements/<int:pk>/reprendre/",
+        views_account.subscription_resume_view,
+        name="subscription-resume",
+    ),
+    path(
+        "compte/abonnements/<int:pk>/resilier/",
+        views_account.subscription_cancel_view,
+        name="subscription-cancel",
+    ),
 ]

@@ -1,0 +1,266 @@
+"""The shopper's subscriptions in "Mon compte": list, detail, and the changes (skip a week,
+pause, resume, cancel). Thin: every change is a service in ``baskets.services.subscriptions``;
+a refusal (``SubscriptionChangeError``) is shown as an error message, never a 500.
+
+Every lookup is scoped to the signed-in shopper: another shopper's (or a guessed) id is a 404.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+
+from baskets.models import BasketSubscription, SubscriptionStatus
+from baskets.services.subscriptions import (
+    SubscriptionChangeError,
+    subscription_cancel,
+    subscription_due_dates,
+    subscription_pause,
+    subscription_resume,
+    subscription_skip,
+)
+from delivery.calendar import closed_dates, delivery_cutoff, is_delivery_day, local_today
+
+DUE_DATES_SHOWN = 6
+
+
+def _now() -> datetime:
+    # One clock for a request (tests set it here).
+    return timezone.now()
+
+
+class SkipForm(forms.Form):
+    delivery_date = forms.DateField(label=_("Delivery date"))
+
+
+class PauseForm(forms.Form):
+    until = forms.DateField(
+        label=_("Pause until"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "invalid": _("Please enter a valid date (for example 2027-01-05)."),
+            "required": _("Please choose the date deliveries resume."),
+        },
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+    )
+
+
+def _subscription(request: HttpRequest, pk: int) -> BasketSubscription:
+    return get_object_or_404(
+        BasketSubscription.objects.select_related("variant__product", "district"),
+        pk=pk,
+        user=request.user,
+    )
+
+
+def _amount(request: HttpRequest, subscription: BasketSubscription) -> tuple[Decimal | None, str]:
+    """The amount per delivery at the basket's current price (what the next renewal charges)."""
+    price = request.strategy.fetch_for_product(subscription.variant.product).price
+    if not price.exists or price.incl_tax is None:
+        return None, ""
+    return price.incl_tax * subscription.quantity, price.currency
+
+
+def _fixed_delivery(subscription: BasketSubscription, *, now: datetime) -> date | None:
+    """A coming delivery whose cutoff has passed: its order is fixed, so a change made now
+    applies from the following delivery. None when there is none."""
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        return None
+    today = local_today(now=now)
+    start = max(today, subscription.starts_on)
+    end = start + timedelta(days=6)
+    district = subscription.district
+    closed = closed_dates(district_id=district.pk, start=start, end=end)
+    skipped = set(subscription.skips.values_list("delivery_date", flat=True))
+    for offset in range(7):
+        day = start + timedelta(days=offset)
+        if (
+            is_delivery_day(district=district, day=day, closed=closed)
+            and now >= delivery_cutoff(day=day)
+            and day not in skipped
+            and not subscription.is_paused_on(day, cutoff=delivery_cutoff(day=day))
+        ):
+            return day
+    return None
+
+
+def _date_label(day: date) -> str:
+    return formats.date_format(day, "l j F Y")
+
+
+def _after_cutoff_notice(fixed: date | None) -> str:
+    if fixed is None:
+        return ""
+    return gettext(
+        "The order for %(date)s is already fixed: this change applies from the following delivery."
+    ) % {"date": _date_label(fixed)}
+
+
+@login_required
+@require_GET
+def subscription_list(request: HttpRequest) -> HttpResponse:
+    now = _now()
+    rows = []
+    subscriptions = request.user.basket_subscriptions.select_related(
+        "variant__product", "district"
+    ).prefetch_related("skips")
+    for subscription in subscriptions:
+        amount, currency = _amount(request, subscription)
+        # A delivery already fixed comes first; otherwise the next one still open to changes.
+        due = subscription_due_dates(subscription=subscription, count=1, now=now)
+        next_delivery = _fixed_delivery(subscription, now=now) or (due[0] if due else None)
+        rows.append(
+            {
+                "subscription": subscription,
+                "next_delivery": next_delivery,
+                "amount": amount,
+                "currency": currency,
+            }
+        )
+    return render(
+        request,
+        "baskets/account/subscription_list.html",
+        {"rows": rows, "page_title": gettext("My subscriptions"), "active_tab": "subscriptions"},
+    )
+
+
+def _detail(
+    request: HttpRequest,
+    subscription: BasketSubscription,
+    *,
+    pause_form: PauseForm | None = None,
+    cancel_form: CancelForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    now = _now()
+    amount, currency = _amount(request, subscription)
+    fixed = _fixed_delivery(subscription, now=now)
+    today = local_today(now=now)
+    context = {
+        "subscription": subscription,
+        "is_cancelled": subscription.status == SubscriptionStatus.CANCELLED,
+        "is_paused": subscription.status == SubscriptionStatus.PAUSED,
+        "due_dates": subscription_due_dates(
+            subscription=subscription, count=DUE_DATES_SHOWN, now=now
+        ),
+        "skipped": subscription.skips.filter(delivery_date__gte=today).order_by("delivery_date"),
+        "fixed_delivery": fixed,
+        "amount": amount,
+        "currency": currency,
+        "pause_form": pause_form or PauseForm(),
+        "cancel_form": cancel_form or CancelForm(),
+        "tomorrow": (today + timedelta(days=1)).isoformat(),
+        "page_title": gettext("Subscription #%(number)s") % {"number": subscription.pk},
+        "active_tab": "subscriptions",
+    }
+    return render(request, "baskets/account/subscription_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def subscription_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, _subscription(request, pk))
+
+
+def _back(subscription: BasketSubscription) -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("baskets:subscription-detail", args=[subscription.pk]))
+
+
+@login_required
+@require_POST
+def subscription_skip_view(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = _subscription(request, pk)
+    form = SkipForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, gettext("Please choose one of the delivery dates shown."))
+        return _back(subscription)
+    day = form.cleaned_data["delivery_date"]
+    try:
+        subscription_skip(subscription_id=subscription.pk, delivery_date=day, now=_now())
+    except SubscriptionChangeError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            gettext("The delivery of %(date)s is skipped: it will not be charged.")
+            % {"date": _date_label(day)},
+        )
+    return _back(subscription)
+
+
+@login_required
+@require_POST
+def subscription_pause_view(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = _subscription(request, pk)
+    form = PauseForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, subscription, pause_form=form, status=400)
+    now = _now()
+    until = form.cleaned_data["until"]
+    try:
+        subscription_pause(subscription_id=subscription.pk, until=until, now=now)
+    except SubscriptionChangeError as error:
+        form.add_error("until", error.message)
+        return _detail(request, subscription, pause_form=form, status=400)
+    fixed = _fixed_delivery(subscription, now=now)
+    message = gettext("Your subscription is paused until %(date)s.") % {"date": _date_label(until)}
+    messages.success(request, " ".join(filter(None, [message, _after_cutoff_notice(fixed)])))
+    return _back(subscription)
+
+
+@login_required
+@require_POST
+def subscription_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = _subscription(request, pk)
+    try:
+        resumed = subscription_resume(subscription_id=subscription.pk)
+    except SubscriptionChangeError as error:
+        messages.error(request, error.message)
+        return _back(subscription)
+    due = subscription_due_dates(subscription=resumed, count=1, now=_now())
+    message = gettext("Your subscription is active again.")
+    if due:
+        message += " " + gettext("Next delivery: %(date)s.") % {"date": _date_label(due[0])}
+    messages.success(request, message)
+    return _back(subscription)
+
+
+@login_required
+@require_POST
+def subscription_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = _subscription(request, pk)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, subscription, cancel_form=form, status=400)
+    now = _now()
+    # The delivery already fixed before cancelling still comes (and is charged).
+    fixed = _fixed_delivery(subscription, now=now)
+    try:
+        subscription_cancel(
+            subscription_id=subscription.pk, reason=form.cleaned_data["reason"], now=now
+        )
+    except SubscriptionChangeError as error:
+        messages.error(request, error.message)
+        return _back(subscription)
+    message = gettext("Your subscription is cancelled.")
+    messages.success(request, " ".join(filter(None, [message, _after_cutoff_notice(fixed)])))
+    return _back(subscription)
