@@ -122,7 +122,9 @@ LOGIN_REDIRECT_URL = "/"
 # --- Language, time, money -------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own catalogue (makemessages writes it), then our overrides of Oscar's French: its cart is
+# « ma commande » because « panier » is what we sell. Both take precedence over Oscar's.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_oscar"]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True

@@ -107,3 +107,11 @@ def test_concurrent_first_views_of_a_product_all_succeed(live_server):
     # then every one gets the page (stock Oscar answered 500 to some) and every view is counted
     assert statuses == [200] * 8
     assert ProductRecord.objects.get(product=product).num_views == 8
+
+
+def test_oscar_s_cart_is_ma_commande_so_panier_only_means_a_basket(client):
+    # Oscar translates its cart as « panier », the word for what we sell: overridden in
+    # locale_oscar/, which makemessages does not rewrite.
+    html = client.get("/catalogue/").content.decode()
+    assert "Voir ma commande" in html
+    assert "Voir le panier" not in html
