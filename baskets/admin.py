@@ -51,6 +51,7 @@ from baskets.services.rules import (
     basket_variants_check,
     rules_deferred,
 )
+from essentiels.admin import ReadOnlyAdmin
 from essentiels.oscar_forks.partner.models import StockRecord
 
 
@@ -619,17 +620,6 @@ def variant_margin(
 # --- Subscriptions (read-only for now: staff actions come with the back-office part of [Subs]) --
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class SubscriptionRenewalInline(admin.TabularInline):
     model = SubscriptionRenewal
     extra = 0
@@ -646,7 +636,7 @@ class SubscriptionRenewalInline(admin.TabularInline):
 
 
 @admin.register(BasketSubscription)
-class BasketSubscriptionAdmin(_ReadOnlyAdmin):
+class BasketSubscriptionAdmin(ReadOnlyAdmin):
     list_display = ("pk", "user", "variant", "quantity", "district", "status", "paused_until")
     list_filter = ("status", "district")
     list_select_related = ("user", "variant__product", "district")
@@ -655,7 +645,7 @@ class BasketSubscriptionAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(SubscriptionRenewal)
-class SubscriptionRenewalAdmin(_ReadOnlyAdmin):
+class SubscriptionRenewalAdmin(ReadOnlyAdmin):
     list_display = ("subscription", "delivery_date", "status", "order", "attempts")
     list_filter = ("status", "delivery_date")
     list_select_related = ("subscription", "order")

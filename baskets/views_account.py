@@ -26,11 +26,12 @@ from baskets.services.subscriptions import (
     SubscriptionChangeError,
     subscription_cancel,
     subscription_due_dates,
+    subscription_fixed_delivery,
     subscription_pause,
     subscription_resume,
     subscription_skip,
 )
-from delivery.calendar import closed_dates, delivery_cutoff, is_delivery_day, local_today
+from delivery.calendar import local_today
 
 DUE_DATES_SHOWN = 6
 
@@ -80,29 +81,6 @@ def _amount(request: HttpRequest, subscription: BasketSubscription) -> tuple[Dec
     return price.incl_tax * subscription.quantity, price.currency
 
 
-def _fixed_delivery(subscription: BasketSubscription, *, now: datetime) -> date | None:
-    """A coming delivery whose cutoff has passed: its order is fixed, so a change made now
-    applies from the following delivery. None when there is none."""
-    if subscription.status == SubscriptionStatus.CANCELLED:
-        return None
-    today = local_today(now=now)
-    start = max(today, subscription.starts_on)
-    end = start + timedelta(days=6)
-    district = subscription.district
-    closed = closed_dates(district_id=district.pk, start=start, end=end)
-    skipped = set(subscription.skips.values_list("delivery_date", flat=True))
-    for offset in range(7):
-        day = start + timedelta(days=offset)
-        if (
-            is_delivery_day(district=district, day=day, closed=closed)
-            and now >= delivery_cutoff(day=day)
-            and day not in skipped
-            and not subscription.is_paused_on(day, cutoff=delivery_cutoff(day=day))
-        ):
-            return day
-    return None
-
-
 def _date_label(day: date) -> str:
     return formats.date_format(day, "l j F Y")
 
@@ -127,7 +105,9 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
         amount, currency = _amount(request, subscription)
         # A delivery already fixed comes first; otherwise the next one still open to changes.
         due = subscription_due_dates(subscription=subscription, count=1, now=now)
-        next_delivery = _fixed_delivery(subscription, now=now) or (due[0] if due else None)
+        next_delivery = subscription_fixed_delivery(subscription=subscription, now=now) or (
+            due[0] if due else None
+        )
         rows.append(
             {
                 "subscription": subscription,
@@ -153,7 +133,7 @@ def _detail(
 ) -> HttpResponse:
     now = _now()
     amount, currency = _amount(request, subscription)
-    fixed = _fixed_delivery(subscription, now=now)
+    fixed = subscription_fixed_delivery(subscription=subscription, now=now)
     today = local_today(now=now)
     context = {
         "subscription": subscription,
@@ -221,7 +201,7 @@ def subscription_pause_view(request: HttpRequest, pk: int) -> HttpResponse:
     except SubscriptionChangeError as error:
         form.add_error("until", error.message)
         return _detail(request, subscription, pause_form=form, status=400)
-    fixed = _fixed_delivery(subscription, now=now)
+    fixed = subscription_fixed_delivery(subscription=subscription, now=now)
     message = gettext("Your subscription is paused until %(date)s.") % {"date": _date_label(until)}
     messages.success(request, " ".join(filter(None, [message, _after_cutoff_notice(fixed)])))
     return _back(subscription)
@@ -253,7 +233,7 @@ def subscription_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
         return _detail(request, subscription, cancel_form=form, status=400)
     now = _now()
     # The delivery already fixed before cancelling still comes (and is charged).
-    fixed = _fixed_delivery(subscription, now=now)
+    fixed = subscription_fixed_delivery(subscription=subscription, now=now)
     try:
         subscription_cancel(
             subscription_id=subscription.pk, reason=form.cleaned_data["reason"], now=now

@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from essentiels.admin import ReadOnlyAdmin
 from payments.models import StripeCustomer, StripeEvent, StripeOperation
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ledger and the events are evidence: staff read them, only code writes them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StripeOperation)

@@ -8,7 +8,7 @@ lands before the renewal (and counts) or after it (and applies from the followin
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
@@ -63,6 +63,29 @@ def subscription_due_dates(
     )
     due = [day for day in days if day not in skipped and not subscription.is_paused_on(day)]
     return due[:count]
+
+
+def subscription_fixed_delivery(*, subscription: BasketSubscription, now: datetime) -> date | None:
+    """A coming delivery whose cutoff has passed: its order is fixed, so a change made now
+    applies from the following delivery. None when there is none."""
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        return None
+    today = local_today(now=now)
+    start = max(today, subscription.starts_on)
+    end = start + timedelta(days=6)
+    district = subscription.district
+    closed = closed_dates(district_id=district.pk, start=start, end=end)
+    skipped = set(subscription.skips.values_list("delivery_date", flat=True))
+    for offset in range(7):
+        day = start + timedelta(days=offset)
+        if (
+            is_delivery_day(district=district, day=day, closed=closed)
+            and now >= delivery_cutoff(day=day)
+            and day not in skipped
+            and not subscription.is_paused_on(day, cutoff=delivery_cutoff(day=day))
+        ):
+            return day
+    return None
 
 
 @transaction.atomic
