@@ -310,6 +310,15 @@ class BasketSubscription(models.Model):
     )
     # The first delivery date renewals cover: the checkout's own order delivers the earlier one.
     starts_on = models.DateField(_("renewals from"))
+    # The checkout order that started it (paid on session); null for one created otherwise.
+    first_order = models.ForeignKey(
+        "order.Order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subscriptions_started",
+        verbose_name=_("first order"),
+    )
     stripe_customer_id = models.CharField(_("Stripe customer id"), max_length=255)
     stripe_payment_method_id = models.CharField(_("Stripe payment method id"), max_length=255)
     status = models.CharField(
@@ -390,6 +399,9 @@ class RenewalStatus(models.TextChoices):
     # The order exists (delivery booked); the charge has not succeeded yet.
     ORDERED = "ordered", _("Ordered, not charged yet")
     PAID = "paid", _("Paid")
+    # The card was declined: the order and its delivery are kept while the charge is retried
+    # (``next_retry_at``) or the shopper gives another card, until the payment deadline.
+    DECLINED = "declined", _("Card declined, retrying")
     FAILED = "failed", _("Failed")
     # The bank wants the shopper (3-D Secure): the order and its delivery are kept meanwhile.
     REQUIRES_ACTION = "requires_action", _("Waiting for the shopper's authentication")
@@ -423,12 +435,21 @@ class SubscriptionRenewal(models.Model):
     payment_intent_id = models.CharField(_("payment intent"), max_length=255, blank=True)
     # The charge attempt number (the ledger's ``attempt``): a retry with a new card is attempt 2.
     attempts = models.PositiveSmallIntegerField(_("charge attempts"), default=0)
+    # When a declined charge is tried again on the saved card (null: no retry planned).
+    next_retry_at = models.DateTimeField(_("next retry"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-delivery_date", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["next_retry_at"],
+                condition=models.Q(next_retry_at__isnull=False),
+                name="baskets_renewal_retry_due",
+            ),
+        ]
         verbose_name = _("subscription renewal")
         verbose_name_plural = _("subscription renewals")
         constraints = [
@@ -474,3 +495,44 @@ class RenewalOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} {self.delivery_date:%Y-%m-%d}"
+
+
+class MessageKind(models.TextChoices):
+    CONFIRMED = "confirmed", _("Subscription confirmed")
+    RENEWED = "renewed", _("Next order created and charged")
+    PAYMENT_ACTION = "payment_action", _("Payment to confirm (3-D Secure)")
+    PAYMENT_DECLINED = "payment_declined", _("Card declined")
+    DELIVERY_CANCELLED = "delivery_cancelled", _("Delivery cancelled, unpaid")
+    CHANGED = "changed", _("Subscription changed")
+    BASKET_CHANGED = "basket_changed", _("Basket price or contents changed")
+
+
+class SubscriptionMessage(models.Model):
+    """An email sent about a subscription, once per ``key``.
+
+    The key names the event (``renewed-<renewal id>``, ``declined-<renewal id>-<attempt>``…):
+    a re-run renewal or a redelivered task finds the row and sends nothing twice. The rendered
+    subject and body are kept, so staff can read what the shopper was told.
+    """
+
+    subscription = models.ForeignKey(
+        BasketSubscription, on_delete=models.CASCADE, related_name="messages"
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=MessageKind.choices)
+    key = models.CharField(_("key"), max_length=120, unique=True)
+    # The delivery the message is about, when there is one.
+    delivery_date = models.DateField(_("delivery date"), null=True, blank=True)
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("body"))
+    html = models.TextField(_("HTML body"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Null until the email went out (or while a failed send waits for the resend task).
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("subscription email")
+        verbose_name_plural = _("subscription emails")
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.kind} {self.key}"

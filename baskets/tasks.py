@@ -41,3 +41,13 @@ def renewals_outbox_sweep_task(*, minutes: int = 15) -> int:
     from baskets.services.renewal import renewals_outbox_sweep
 
     return renewals_outbox_sweep(enqueue=_enqueue_renewal, older_than=timedelta(minutes=minutes))
+
+
+@shared_task(acks_late=True)
+def subscription_messages_resend_task(*, minutes: int = 5) -> int:
+    # Each email is claimed before sending: a duplicate task sends nothing twice.
+    from datetime import timedelta
+
+    from baskets.services.notifications import subscription_messages_resend
+
+    return subscription_messages_resend(older_than=timedelta(minutes=minutes))

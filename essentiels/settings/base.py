@@ -150,6 +150,8 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Les Essentiels <bonjour@essentiels.localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where links in emails point (sent by workers, which have no request to build them from).
+SHOP_BASE_URL = env.str("SHOP_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,

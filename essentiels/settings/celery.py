@@ -56,3 +56,10 @@ CELERY_BEAT_SCHEDULE["subscriptions-renewals-outbox-sweep"] = {
     "task": "baskets.tasks.renewals_outbox_sweep_task",
     "schedule": crontab(minute="*/10"),
 }
+
+# Subscriptions: every 10 minutes, send again subscription emails whose send failed (SMTP down)
+# or whose process died between commit and send.
+CELERY_BEAT_SCHEDULE["subscriptions-emails-resend"] = {
+    "task": "baskets.tasks.subscription_messages_resend_task",
+    "schedule": crontab(minute="*/10"),
+}
