@@ -51,3 +51,25 @@ def subscription_messages_resend_task(*, minutes: int = 5) -> int:
     from baskets.services.notifications import subscription_messages_resend
 
     return subscription_messages_resend(older_than=timedelta(minutes=minutes))
+
+
+def _enqueue_retry(renewal_id: int) -> None:
+    renewal_retry_task.delay(renewal_id=renewal_id)
+
+
+@shared_task(acks_late=True)
+def renewal_retry_task(*, renewal_id: int) -> str | None:
+    # The retry claims the renewal under its row lock (declined → ordered): a duplicate task
+    # finds nothing due and does nothing.
+    from baskets.services.recovery import renewal_retry
+
+    renewal = renewal_retry(renewal_id=renewal_id)
+    return renewal.status if renewal is not None else None
+
+
+@shared_task(acks_late=True)
+def renewals_recover_task() -> dict:
+    # Expiring and re-charging are idempotent per renewal; retries are enqueued as tasks.
+    from baskets.services.recovery import renewals_recover
+
+    return renewals_recover(enqueue_retry=_enqueue_retry)

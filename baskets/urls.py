@@ -1,6 +1,6 @@
 from django.urls import path
 
-from baskets import views, views_account
+from baskets import views, views_account, views_payment
 
 app_name = "baskets"
 
@@ -34,5 +34,11 @@ urlpatterns = [
         "compte/abonnements/<int:pk>/resilier/",
         views_account.subscription_cancel_view,
         name="subscription-cancel",
+    ),
+    # The payment page of a weekly order whose charge did not go through (emailed link).
+    path(
+        "compte/abonnements/paiements/<int:pk>/",
+        views_payment.renewal_payment,
+        name="renewal-payment",
     ),
 ]

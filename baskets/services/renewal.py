@@ -12,10 +12,16 @@
    recorded result: Stripe is charged once.
 
 Outcomes on the renewal row: ``paid``; ``requires_action`` (3-D Secure: the order and its
-delivery are kept while the shopper is asked to authenticate); ``failed`` (card declined,
-basket not on sale, delivery full: the order, if any, is cancelled and its delivery places
-released, so nothing unpaid is delivered and no capacity is held by it). A network error
-towards Stripe leaves the renewal ``ordered``: a re-run (the outbox sweeper) charges it.
+delivery are kept while the shopper is emailed a link to authenticate); ``declined`` (the order
+and its delivery are kept, the charge is retried on the saved card on a schedule and the shopper
+is emailed a link to give another card); ``failed`` (the order could not be placed: basket not
+on sale, delivery full). A network error towards Stripe leaves the renewal ``ordered``: a
+re-run (the outbox sweeper, the recovery task) charges it.
+
+Recovery (``baskets.services.recovery``): a renewal still unpaid at its payment deadline (the
+day before delivery, ``SUBSCRIPTION_PAYMENT_DEADLINE_TIME``) is ``cancelled``: the order is
+cancelled, its delivery places released, the shopper told, the subscription stays active.
+Nothing unpaid is delivered; a charge racing the deadline is serialised on the renewal row.
 
 Dispatch: ``renewals_dispatch`` writes an outbox row per due (subscription, date) in chunks and
 enqueues each after its chunk commits; ``renewals_outbox_sweep`` enqueues again rows that are
@@ -49,6 +55,7 @@ from baskets.models import (
     SubscriptionStatus,
 )
 from delivery.calendar import (
+    PARIS,
     closed_dates,
     delivery_cutoff,
     is_delivery_day,
@@ -57,7 +64,7 @@ from delivery.calendar import (
 )
 from delivery.models import ClosedDate, OrderDelivery
 from delivery.selectors import NextDelivery
-from delivery.services.booking import DeliveryFullError, delivery_date_book, order_delivery_release
+from delivery.services.booking import DeliveryFullError, delivery_date_book
 from delivery.shipping import FixedDayDelivery
 from essentiels.oscar_forks.partner.strategy import Selector
 from payments.exceptions import PaymentError, PaymentUnavailable
@@ -72,9 +79,11 @@ logger = logging.getLogger("baskets.renewal")
 
 ORDER_CANCELLED_STATUS = "Annulée"
 # Outcomes after which nothing is left to do for this (subscription, date) in the cycle.
+# Declined and 3-D Secure renewals are settled for the outbox: the recovery task takes over.
 SETTLED = frozenset(
     {
         RenewalStatus.PAID,
+        RenewalStatus.DECLINED,
         RenewalStatus.FAILED,
         RenewalStatus.REQUIRES_ACTION,
         RenewalStatus.CANCELLED,
@@ -257,14 +266,42 @@ def _renewal_order_ensure(
         return renewal
 
 
+def renewal_payment_deadline(*, delivery_date: date) -> datetime:
+    """The last moment a renewal can be paid: ``SUBSCRIPTION_PAYMENT_DEADLINE_TIME`` (Paris) the
+    day before its delivery. Unpaid then, the delivery is cancelled."""
+    hour, minute = (int(part) for part in settings.SUBSCRIPTION_PAYMENT_DEADLINE_TIME.split(":"))
+    day = delivery_date - timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=PARIS)
+
+
+def renewal_next_retry_at(*, attempt: int, delivery_date: date, now: datetime) -> datetime | None:
+    """When a declined charge is tried again on the saved card: ``SUBSCRIPTION_RETRY_HOURS[n]``
+    hours after the n-th decline, if that is before the payment deadline; else None."""
+    delays = settings.SUBSCRIPTION_RETRY_HOURS
+    if attempt > len(delays):
+        return None
+    at = now + timedelta(hours=delays[attempt - 1])
+    return at if at < renewal_payment_deadline(delivery_date=delivery_date) else None
+
+
 def _renewal_record(
-    *, renewal_id: int, status: str, attempt: int, payment_intent_id: str = "", error: str = ""
+    *,
+    renewal_id: int,
+    status: str,
+    attempt: int,
+    payment_intent_id: str = "",
+    error: str = "",
+    now: datetime | None = None,
 ) -> SubscriptionRenewal:
-    """Write the charge's outcome, once: a racer that recorded it first wins, the other reads."""
+    """Write the charge's outcome, once, and tell the shopper: a racer that recorded it first
+    wins, the other reads."""
+    from baskets.services.recovery import renewal_outcome_notify
+
+    now = now or timezone.now()
     with transaction.atomic():
         renewal = (
             SubscriptionRenewal.objects.select_for_update(of=("self",))
-            .select_related("order")
+            .select_related("order", "subscription__user", "subscription__variant__product")
             .get(pk=renewal_id)
         )
         if renewal.status != RenewalStatus.ORDERED:
@@ -273,17 +310,13 @@ def _renewal_record(
         renewal.attempts = attempt
         renewal.payment_intent_id = payment_intent_id or renewal.payment_intent_id
         renewal.error = error
+        renewal.next_retry_at = (
+            renewal_next_retry_at(attempt=attempt, delivery_date=renewal.delivery_date, now=now)
+            if status == RenewalStatus.DECLINED
+            else None
+        )
         renewal.save()
-        if status == RenewalStatus.FAILED and renewal.order is not None:
-            # Nothing unpaid is delivered: the order is cancelled (which releases its places
-            # through delivery's receiver) and the booking released here too, in case the
-            # release statuses are configured otherwise. Retries (issue 6 §4) re-book.
-            order = renewal.order
-            if order.status != ORDER_CANCELLED_STATUS:
-                order.set_status(ORDER_CANCELLED_STATUS)
-            booking = OrderDelivery.objects.filter(order=order).only("pk").first()
-            if booking is not None:
-                order_delivery_release(order_delivery_id=booking.pk)
+        renewal_outcome_notify(renewal=renewal)
         return renewal
 
 
@@ -302,8 +335,11 @@ def _payment_source_ensure(*, order: Order, amount: Decimal, payment_intent_id: 
     )
 
 
-def _renewal_charge(*, renewal: SubscriptionRenewal) -> SubscriptionRenewal:
-    """Step 2: authorise off-session and capture, through the ledger; record the outcome."""
+def _renewal_charge(
+    *, renewal: SubscriptionRenewal, off_session: bool = True, now: datetime | None = None
+) -> SubscriptionRenewal:
+    """Step 2: authorise (off-session, or on-session when the shopper pays from the payment
+    page) and capture, through the ledger; record the outcome."""
     order = renewal.order
     subscription = renewal.subscription
     attempt = max(1, renewal.attempts)
@@ -315,7 +351,7 @@ def _renewal_charge(*, renewal: SubscriptionRenewal) -> SubscriptionRenewal:
             currency=order.currency,
             customer_id=subscription.stripe_customer_id,
             payment_method_id=subscription.stripe_payment_method_id,
-            off_session=True,
+            off_session=off_session,
             attempt=attempt,
         )
     except PaymentUnavailable as exc:
@@ -327,18 +363,24 @@ def _renewal_charge(*, renewal: SubscriptionRenewal) -> SubscriptionRenewal:
         return renewal
     except PaymentError as exc:
         return _renewal_record(
-            renewal_id=renewal.pk, status=RenewalStatus.FAILED, attempt=attempt, error=exc.message
+            now=now,
+            renewal_id=renewal.pk,
+            status=RenewalStatus.DECLINED,
+            attempt=attempt,
+            error=exc.message,
         )
     if result.status == "declined":
         return _renewal_record(
+            now=now,
             renewal_id=renewal.pk,
-            status=RenewalStatus.FAILED,
+            status=RenewalStatus.DECLINED,
             attempt=attempt,
             payment_intent_id=result.payment_intent_id,
             error=result.message,
         )
     if result.status == "requires_action":
         return _renewal_record(
+            now=now,
             renewal_id=renewal.pk,
             status=RenewalStatus.REQUIRES_ACTION,
             attempt=attempt,
@@ -363,13 +405,15 @@ def _renewal_charge(*, renewal: SubscriptionRenewal) -> SubscriptionRenewal:
         except PaymentError:
             logger.exception("renewal %s: could not cancel the authorisation", renewal.pk)
         return _renewal_record(
+            now=now,
             renewal_id=renewal.pk,
-            status=RenewalStatus.FAILED,
+            status=RenewalStatus.DECLINED,
             attempt=attempt,
             payment_intent_id=result.payment_intent_id,
             error=exc.message,
         )
     return _renewal_record(
+        now=now,
         renewal_id=renewal.pk,
         status=RenewalStatus.PAID,
         attempt=attempt,
@@ -395,7 +439,7 @@ def subscription_renew(
     if renewal is None or renewal.status != RenewalStatus.ORDERED:
         return renewal
     renewal = SubscriptionRenewal.objects.select_related("order", "subscription").get(pk=renewal.pk)
-    return _renewal_charge(renewal=renewal)
+    return _renewal_charge(renewal=renewal, now=now)
 
 
 # --- dispatch ----------------------------------------------------------------------------------

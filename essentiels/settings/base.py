@@ -174,6 +174,12 @@ LOGGING = {
 # Tuesday. Wall clock: a daylight-saving change in between moves no cutoff.
 DELIVERY_CUTOFF_HOURS_BEFORE = env.int("DELIVERY_CUTOFF_HOURS_BEFORE", default=48)
 DELIVERY_CUTOFF_TIME = env.str("DELIVERY_CUTOFF_TIME", default="12:00")
+
+# Subscriptions: a declined weekly charge is tried again on the saved card this many hours after
+# the 1st, 2nd… decline, as long as that is before the payment deadline: the day before delivery
+# at SUBSCRIPTION_PAYMENT_DEADLINE_TIME (Paris), when an unpaid delivery is cancelled.
+SUBSCRIPTION_RETRY_HOURS = env.list("SUBSCRIPTION_RETRY_HOURS", cast=int, default=[8, 20])
+SUBSCRIPTION_PAYMENT_DEADLINE_TIME = env.str("SUBSCRIPTION_PAYMENT_DEADLINE_TIME", default="18:00")
 # French public holidays (the holidays package) have no delivery: that week is skipped.
 DELIVERY_SKIP_PUBLIC_HOLIDAYS = env.bool("DELIVERY_SKIP_PUBLIC_HOLIDAYS", default=True)
 # How far ahead the shop offers dates and looks for room (booking, re-allocation).

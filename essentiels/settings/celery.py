@@ -63,3 +63,11 @@ CELERY_BEAT_SCHEDULE["subscriptions-emails-resend"] = {
     "task": "baskets.tasks.subscription_messages_resend_task",
     "schedule": crontab(minute="*/10"),
 }
+
+# Subscriptions: every 10 minutes, cancel the deliveries still unpaid at their payment deadline
+# (the day before delivery), charge again renewals left half-way (Stripe unreachable), and
+# enqueue the declined charges whose retry is due.
+CELERY_BEAT_SCHEDULE["subscriptions-renewals-recover"] = {
+    "task": "baskets.tasks.renewals_recover_task",
+    "schedule": crontab(minute="*/10"),
+}

@@ -149,32 +149,45 @@ def test_two_renewals_racing_make_one_order_and_one_charge(subscribed, stripe_ap
 
 
 @pytest.mark.django_db
-def test_a_declined_card_fails_the_renewal_and_keeps_no_delivery(subscribed, stripe_api):  # noqa: F811
+def test_a_declined_card_keeps_the_order_and_plans_a_retry(
+    subscribed,
+    stripe_api,  # noqa: F811
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
     subscription = subscribed(card=DECLINED_ON_CHARGE)
     # when the renewal charges a card the bank declines
-    renewal = subscription_renew(
-        subscription_id=subscription.pk, delivery_date=DELIVERY, now=AFTER_CUTOFF
-    )
-    # then the renewal failed with a message, the subscription itself stays active
-    assert renewal.status == RenewalStatus.FAILED
+    with django_capture_on_commit_callbacks(execute=True):
+        renewal = subscription_renew(
+            subscription_id=subscription.pk, delivery_date=DELIVERY, now=AFTER_CUTOFF
+        )
+    # then the renewal is declined with a message and a retry 8 hours later (the default)
+    assert renewal.status == RenewalStatus.DECLINED
     assert "refusée" in renewal.error  # the payments message, in French
+    assert renewal.next_retry_at == AFTER_CUTOFF + timedelta(hours=8)
+    # the subscription itself stays active
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.ACTIVE
-    # the order is cancelled and its place given back: nothing unpaid is delivered
+    # the order and its place are kept until the payment deadline; no money was captured
     order = renewal.order
     order.refresh_from_db()
-    assert order.status == "Annulée"
-    assert OrderDelivery.objects.get(order=order).status == OrderDelivery.Status.RELEASED
-    assert DeliveryDate.objects.get(date=DELIVERY).booked == 0
-    # and no money was captured
+    assert order.status != "Annulée"
+    assert DeliveryDate.objects.get(date=DELIVERY).booked == 1
     assert not ops(order.number, StripeOperation.Kind.CAPTURE)
     assert all(pi.status != "succeeded" for pi in intents_for_order(stripe_api, order.number))
-    # a re-run does not charge again
-    again = subscription_renew(
-        subscription_id=subscription.pk, delivery_date=DELIVERY, now=AFTER_CUTOFF
-    )
-    assert again.status == RenewalStatus.FAILED
+    # the shopper is emailed, in French, with a link to pay with another card
+    assert len(mailoutbox) == 1
+    assert "Problème de paiement" in mailoutbox[0].subject
+    assert f"/paniers/compte/abonnements/paiements/{renewal.pk}/" in mailoutbox[0].body
+    # a re-run neither charges again nor emails again
+    with django_capture_on_commit_callbacks(execute=True):
+        again = subscription_renew(
+            subscription_id=subscription.pk, delivery_date=DELIVERY, now=AFTER_CUTOFF
+        )
+    assert again.status == RenewalStatus.DECLINED
     assert ops(order.number, StripeOperation.Kind.PAYMENT_INTENT)[0].attempts == 1
+    assert len(ops(order.number, StripeOperation.Kind.PAYMENT_INTENT)) == 1
+    assert len(mailoutbox) == 1
 
 
 @pytest.mark.django_db
