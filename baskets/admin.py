@@ -11,12 +11,15 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Subquery
-from django.http import JsonResponse
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +35,10 @@ from baskets.models import (
     GroceryDiets,
     GroceryProduct,
     RuleStatus,
+    SubscriptionMessage,
     SubscriptionRenewal,
+    SubscriptionSkip,
+    SubscriptionStatus,
     ThemedBasket,
 )
 from baskets.product_classes import GROCERY_CLASS_SLUG
@@ -51,8 +57,17 @@ from baskets.services.rules import (
     basket_variants_check,
     rules_deferred,
 )
+from baskets.services.subscriptions import (
+    SubscriptionChangeError,
+    subscription_cancel,
+    subscription_due_dates,
+    subscription_fixed_delivery,
+    subscription_pause,
+    subscription_resume,
+)
 from essentiels.admin import ReadOnlyAdmin
 from essentiels.oscar_forks.partner.models import StockRecord
+from payments.models import StripeOperation
 
 
 def _money(value: Decimal | None) -> str:
@@ -617,16 +632,60 @@ def variant_margin(
     return (price / (1 + vat_rate) - cost).quantize(Decimal("0.01"))
 
 
-# --- Subscriptions (read-only for now: staff actions come with the back-office part of [Subs]) --
+# --- Subscriptions: customer care reads everything and acts through the services ---------------
+# Nothing on a subscription is edited as a field: its status, pause and cancellation change only
+# through baskets.services.subscriptions (row-locked, cutoff-aware), its Stripe ids only through
+# checkout and payments. Staff with ``baskets.change_basketsubscription`` get the actions (pause
+# until a date, resume, cancel with a reason), logged in the admin's history under their name.
+
+
+class StaffPauseForm(forms.Form):
+    until = forms.DateField(
+        label=_("Pause until"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Deliveries resume on the first delivery date on or after this date."),
+    )
+
+
+class StaffCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Kept on the subscription, for the record."),
+    )
 
 
 class SubscriptionRenewalInline(admin.TabularInline):
     model = SubscriptionRenewal
     extra = 0
     can_delete = False
-    fields = ("delivery_date", "status", "order", "payment_intent_id", "attempts", "error")
+    fields = ("delivery_date", "status", "order_link", "attempts", "error", "next_retry_at")
     readonly_fields = fields
     ordering = ("-delivery_date",)
+    verbose_name_plural = _("renewals (one order per delivery date)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("order"))
+    def order_link(self, obj):
+        return _order_link(obj.order)
+
+
+class SubscriptionSkipInline(admin.TabularInline):
+    model = SubscriptionSkip
+    extra = 0
+    can_delete = False
+    fields = ("delivery_date", "created_at")
+    readonly_fields = fields
+    verbose_name_plural = _("skipped weeks")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -635,13 +694,388 @@ class SubscriptionRenewalInline(admin.TabularInline):
         return False
 
 
+class SubscriptionMessageInline(admin.TabularInline):
+    model = SubscriptionMessage
+    extra = 0
+    can_delete = False
+    fields = ("kind", "subject", "delivery_date", "created_at", "sent_at")
+    readonly_fields = fields
+    verbose_name_plural = _("emails sent to the shopper")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def _order_link(order) -> str:
+    if order is None:
+        return "—"
+    url = reverse("dashboard:order-detail", kwargs={"number": order.number})
+    return format_html('<a href="{}">{}</a>', url, order.number)
+
+
+def _date(day) -> str:
+    return formats.date_format(day, "l j F Y")
+
+
+class SubscriptionBasketFilter(admin.SimpleListFilter):
+    """By basket (all its household sizes); the choices are read in one query."""
+
+    title = _("basket")
+    parameter_name = "basket"
+
+    def lookups(self, request, model_admin):
+        return [
+            (str(pk), title)
+            for pk, title in ThemedBasket.objects.order_by("product__title").values_list(
+                "pk", "product__title"
+            )
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(variant__themed_basket_id=int(self.value()))
+        return queryset
+
+
+class SubscriptionThemeFilter(admin.SimpleListFilter):
+    title = _("theme")
+    parameter_name = "theme"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), name) for pk, name in BasketTheme.objects.values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(variant__themed_basket__theme_id=int(self.value()))
+        return queryset
+
+
 @admin.register(BasketSubscription)
-class BasketSubscriptionAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "user", "variant", "quantity", "district", "status", "paused_until")
-    list_filter = ("status", "district")
+class BasketSubscriptionAdmin(admin.ModelAdmin):
+    list_display = (
+        "pk",
+        "customer",
+        "basket",
+        "quantity",
+        "district",
+        "weekday",
+        "status_label",
+        "created_at",
+    )
+    list_display_links = ("pk", "customer")
+    list_filter = (
+        "status",
+        SubscriptionThemeFilter,
+        SubscriptionBasketFilter,
+        ("district", admin.RelatedOnlyFieldListFilter),
+    )
     list_select_related = ("user", "variant__product", "district")
-    search_fields = ("user__email", "last_name", "postcode", "variant__product__title")
-    inlines = [SubscriptionRenewalInline]
+    search_fields = (
+        "user__email",
+        "user__first_name",
+        "user__last_name",
+        "first_name",
+        "last_name",
+        "postcode",
+    )
+    search_help_text = _("Customer email or name, or postcode.")
+    date_hierarchy = "created_at"
+    actions = ["pause_action", "resume_action", "cancel_action"]
+    inlines = [SubscriptionRenewalInline, SubscriptionSkipInline, SubscriptionMessageInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "customer",
+                    "variant",
+                    "quantity",
+                    "status",
+                    "paused_until",
+                    "paused_at",
+                    "cancelled_at",
+                    "cancel_reason",
+                    "starts_on",
+                    "coming_deliveries",
+                    "first_order_link",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
+        (
+            _("Delivery address"),
+            {
+                "fields": [
+                    "first_name",
+                    "last_name",
+                    "line1",
+                    "line2",
+                    "postcode",
+                    "line4",
+                    "country",
+                    "phone_number",
+                    "notes",
+                    "district",
+                ]
+            },
+        ),
+        (_("Card"), {"fields": ["stripe_customer_id", "stripe_payment_method_id"]}),
+        (_("Payment history"), {"fields": ["payment_history"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Every field: the page is a record; changes are the actions above it.
+        return [name for _title, options in self.fieldsets for name in options["fields"]]
+
+    def has_add_permission(self, request):
+        return False  # subscriptions start at checkout
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancel instead: the renewals and orders stay linked to it
+
+    # --- list columns ---
+
+    @admin.display(description=_("customer"), ordering="user__email")
+    def customer(self, obj):
+        # list_select_related loads the user: no query per row.
+        name = obj.user.get_full_name() or f"{obj.first_name} {obj.last_name}".strip()
+        return (
+            format_html("{}<br><small>{}</small>", obj.user.email, name)
+            if name
+            else (obj.user.email)
+        )
+
+    @admin.display(description=_("basket"), ordering="variant__product__title")
+    def basket(self, obj):
+        return obj.variant.product.title
+
+    @admin.display(description=_("delivery weekday"), ordering="district__weekday")
+    def weekday(self, obj):
+        return obj.district.get_weekday_display() or "—"
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_label(self, obj):
+        if obj.status == SubscriptionStatus.PAUSED and obj.paused_until:
+            return gettext("Paused until %(date)s") % {
+                "date": formats.date_format(obj.paused_until, "SHORT_DATE_FORMAT")
+            }
+        return obj.get_status_display()
+
+    # --- change page panels ---
+
+    @admin.display(description=_("coming deliveries"))
+    def coming_deliveries(self, obj):
+        now = timezone.now()
+        fixed = subscription_fixed_delivery(subscription=obj, now=now)
+        due = subscription_due_dates(subscription=obj, count=4, now=now)
+        lines = []
+        if fixed is not None:
+            lines.append(
+                gettext("%(date)s (order fixed: its cutoff has passed)") % {"date": _date(fixed)}
+            )
+        lines += [_date(day) for day in due if day != fixed]
+        if not lines:
+            return "—"
+        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+
+    @admin.display(description=_("first order"))
+    def first_order_link(self, obj):
+        return _order_link(obj.first_order)
+
+    @admin.display(description=_("Stripe operations of its orders"))
+    def payment_history(self, obj):
+        numbers = [
+            number
+            for number in obj.renewals.exclude(order__isnull=True).values_list(
+                "order__number", flat=True
+            )
+        ]
+        if obj.first_order_id:
+            numbers.append(obj.first_order.number)
+        operations = StripeOperation.objects.filter(order_number__in=numbers).order_by(
+            "-created_at", "-pk"
+        )
+        rows = [
+            (
+                formats.date_format(timezone.localtime(op.created_at), "SHORT_DATETIME_FORMAT"),
+                op.order_number,
+                op.get_kind_display(),
+                op.get_status_display(),
+                "—" if op.amount is None else f"{_money(op.amount)}",
+                op.stripe_id or "—",
+                op.error or "",
+            )
+            for op in operations
+        ]
+        if not rows:
+            return gettext("No payment recorded yet.")
+        headers = [
+            gettext("date"),
+            gettext("order"),
+            gettext("kind"),
+            gettext("status"),
+            gettext("amount"),
+            gettext("Stripe id"),
+            gettext("error"),
+        ]
+        return format_html(
+            '<table class="subscription-payments"><thead><tr>{}</tr></thead>'
+            "<tbody>{}</tbody></table>",
+            format_html_join("", "<th>{}</th>", ((h,) for h in headers)),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                "<td>{}</td><td>{}</td></tr>",
+                rows,
+            ),
+        )
+
+    # --- the change page is a record with three buttons ---
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied  # no field is edited here; see the actions
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        def view(fn, name):
+            return path(
+                f"<int:object_id>/{name}/",
+                self.admin_site.admin_view(fn),
+                name=f"baskets_basketsubscription_{name}",
+            )
+
+        return [
+            view(self.pause_view, "pause"),
+            view(self.resume_view, "resume"),
+            view(self.cancel_view, "cancel"),
+            *super().get_urls(),
+        ]
+
+    def _acting_on(self, request, object_id) -> BasketSubscription:
+        subscription = get_object_or_404(
+            BasketSubscription.objects.select_related("user", "variant__product"), pk=object_id
+        )
+        if not self.has_change_permission(request, subscription):
+            raise PermissionDenied
+        return subscription
+
+    def _change_url(self, subscription) -> str:
+        return reverse("admin:baskets_basketsubscription_change", args=[subscription.pk])
+
+    def pause_view(self, request, object_id):
+        subscription = self._acting_on(request, object_id)
+        form = StaffPauseForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            self._apply(request, [subscription], "pause", form.cleaned_data)
+            return HttpResponseRedirect(self._change_url(subscription))
+        return self._form_page(request, form, [subscription], "pause")
+
+    def cancel_view(self, request, object_id):
+        subscription = self._acting_on(request, object_id)
+        form = StaffCancelForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            self._apply(request, [subscription], "cancel", form.cleaned_data)
+            return HttpResponseRedirect(self._change_url(subscription))
+        return self._form_page(request, form, [subscription], "cancel")
+
+    def resume_view(self, request, object_id):
+        subscription = self._acting_on(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._apply(request, [subscription], "resume", {})
+        return HttpResponseRedirect(self._change_url(subscription))
+
+    # --- the same actions on a selection of the list ---
+
+    @admin.action(description=_("Pause until a date…"), permissions=["change"])
+    def pause_action(self, request, queryset):
+        form = StaffPauseForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            self._apply(request, list(queryset), "pause", form.cleaned_data)
+            return None
+        return self._form_page(request, form, list(queryset), "pause", action="pause_action")
+
+    @admin.action(description=_("Resume"), permissions=["change"])
+    def resume_action(self, request, queryset):
+        self._apply(request, list(queryset), "resume", {})
+
+    @admin.action(description=_("Cancel with a reason…"), permissions=["change"])
+    def cancel_action(self, request, queryset):
+        form = StaffCancelForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            self._apply(request, list(queryset), "cancel", form.cleaned_data)
+            return None
+        return self._form_page(request, form, list(queryset), "cancel", action="cancel_action")
+
+    def _form_page(self, request, form, subscriptions, kind, *, action=""):
+        titles = {
+            "pause": gettext("Pause deliveries"),
+            "cancel": gettext("Cancel the subscription"),
+        }
+        context = {
+            **self.admin_site.each_context(request),
+            "title": titles[kind],
+            "opts": self.opts,
+            "form": form,
+            "kind": kind,
+            "subscriptions": subscriptions,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "back_url": self._change_url(subscriptions[0])
+            if not action
+            else reverse("admin:baskets_basketsubscription_changelist"),
+        }
+        return TemplateResponse(
+            request, "admin/baskets/basketsubscription/staff_action.html", context
+        )
+
+    def _apply(self, request, subscriptions, kind, data) -> None:
+        """Run the service on each subscription; refusals become admin errors, successes are
+        logged under the staff member's name."""
+        done = 0
+        for subscription in subscriptions:
+            try:
+                if kind == "pause":
+                    subscription_pause(subscription_id=subscription.pk, until=data["until"])
+                    entry = gettext("Paused until %(date)s by customer care.") % {
+                        "date": data["until"].isoformat()
+                    }
+                elif kind == "resume":
+                    if subscription.status != SubscriptionStatus.PAUSED:
+                        raise SubscriptionChangeError(gettext("This subscription is not paused."))
+                    subscription_resume(subscription_id=subscription.pk)
+                    entry = gettext("Resumed by customer care.")
+                else:
+                    if subscription.status == SubscriptionStatus.CANCELLED:
+                        raise SubscriptionChangeError(gettext("This subscription is cancelled."))
+                    subscription_cancel(subscription_id=subscription.pk, reason=data["reason"])
+                    entry = gettext("Cancelled by customer care: %(reason)s") % {
+                        "reason": data["reason"].strip()
+                    }
+            except SubscriptionChangeError as exc:
+                messages.error(request, f"#{subscription.pk} ({subscription.user.email}): {exc}")
+                continue
+            self.log_change(request, subscription, entry)
+            done += 1
+        if done:
+            success = {
+                "pause": gettext("%(count)d subscription(s) paused."),
+                "resume": gettext("%(count)d subscription(s) resumed."),
+                "cancel": gettext("%(count)d subscription(s) cancelled."),
+            }[kind]
+            messages.success(request, success % {"count": done})
 
 
 @admin.register(SubscriptionRenewal)

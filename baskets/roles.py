@@ -1,4 +1,8 @@
-"""The back-office role: a group with exactly the permissions to run the assortment."""
+"""Staff roles: groups with exactly the permissions their work needs, reset on every migrate.
+
+Members also need ``is_staff`` to reach the admin. The delivery app keeps its own "Ops" group
+(``delivery.services.districts.ops_group_ensure``).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,13 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 BACK_OFFICE_GROUP = "Back-office"
+CUSTOMER_CARE_GROUP = "Service client"
+
+Grants = list[tuple[str, str, tuple[str, ...]]]
 
 # (app label, model, actions). Back-office staff compose baskets, set cost prices and diets,
 # and manage products and stock records; they do not touch orders, users or delivery.
-BACK_OFFICE_PERMISSIONS = [
+BACK_OFFICE_PERMISSIONS: Grants = [
     ("baskets", "baskettheme", ("add", "change", "delete", "view")),
     ("baskets", "themedbasket", ("add", "change", "delete", "view")),
     ("baskets", "basketvariant", ("add", "change", "delete", "view")),
@@ -22,16 +29,48 @@ BACK_OFFICE_PERMISSIONS = [
     ("partner", "partner", ("view",)),
 ]
 
+# Customer care reads a shopper's subscriptions, their renewals, skipped weeks, emails, orders
+# and payments, and pauses, resumes or cancels on the shopper's behalf ("change" on the
+# subscription: the admin has no editable field, only those actions, each through the
+# services). They change no order, price, basket or payment record.
+CUSTOMER_CARE_PERMISSIONS: Grants = [
+    ("baskets", "basketsubscription", ("change", "view")),
+    ("baskets", "subscriptionrenewal", ("view",)),
+    ("baskets", "subscriptionskip", ("view",)),
+    ("baskets", "subscriptionmessage", ("view",)),
+    ("order", "order", ("view",)),
+    ("payments", "stripeoperation", ("view",)),
+]
 
-def roles_sync() -> Group:
-    """Create or reset the Back-office group to exactly BACK_OFFICE_PERMISSIONS. Idempotent."""
+ROLES: dict[str, Grants] = {
+    BACK_OFFICE_GROUP: BACK_OFFICE_PERMISSIONS,
+    CUSTOMER_CARE_GROUP: CUSTOMER_CARE_PERMISSIONS,
+}
+
+
+def _permissions(grants: Grants):
     query = Q(pk__in=[])
-    for app_label, model, actions in BACK_OFFICE_PERMISSIONS:
+    for app_label, model, actions in grants:
         query |= Q(
             content_type__app_label=app_label,
             content_type__model=model,
             codename__in=[f"{action}_{model}" for action in actions],
         )
-    group, _ = Group.objects.get_or_create(name=BACK_OFFICE_GROUP)
-    group.permissions.set(Permission.objects.filter(query))
-    return group
+    return Permission.objects.filter(query)
+
+
+def roles_sync() -> dict[str, Group]:
+    """Create or reset each group of ROLES to exactly its permissions. Idempotent."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
+    # Run after the baskets app's migrate: apps listed after it (payments) may not have their
+    # permissions yet on a fresh database.
+    for app_label in sorted({grant[0] for grants in ROLES.values() for grant in grants}):
+        create_permissions(apps.get_app_config(app_label), verbosity=0)
+    groups = {}
+    for name, grants in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(_permissions(grants))
+        groups[name] = group
+    return groups
