@@ -14,6 +14,9 @@ class BasketsConfig(AppConfig):
         from baskets import receivers  # noqa: F401 — connects the re-check signals
 
         post_migrate.connect(_roles_sync, sender=self, dispatch_uid="baskets.roles_sync")
+        post_migrate.connect(
+            _subscription_option_attach, sender=self, dispatch_uid="baskets.subscription_option"
+        )
 
 
 def _roles_sync(sender, **kwargs) -> None:
@@ -21,3 +24,10 @@ def _roles_sync(sender, **kwargs) -> None:
     from baskets.roles import roles_sync
 
     roles_sync()
+
+
+def _subscription_option_attach(sender, **kwargs) -> None:
+    # A basket product class created before the « Chaque semaine » option existed gets it.
+    from baskets.services.subscribe import subscription_option_attach
+
+    subscription_option_attach()

@@ -13,6 +13,7 @@ from baskets.product_classes import BASKET_CLASS_SLUG, GROCERY_CLASS_SLUG
 from baskets.rules import ComponentFacts, RuleReport, rules_evaluate
 from baskets.selectors import grocery_facts
 from baskets.services.rules import BasketRuleError, basket_variants_check
+from baskets.services.subscribe import subscription_option_attach
 from essentiels.oscar_forks.partner.models import Partner, StockRecord
 
 SHOP_PARTNER_NAME = "Les Essentiels"
@@ -24,6 +25,8 @@ def basket_product_class() -> ProductClass:
         slug=BASKET_CLASS_SLUG,
         defaults={"name": "Panier", "requires_shipping": True, "track_stock": False},
     )
+    # « Chaque semaine » / « Une seule fois » on the add-to-cart form (an Oscar option).
+    subscription_option_attach(product_class=product_class)
     return product_class
 
 

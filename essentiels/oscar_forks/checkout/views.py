@@ -11,6 +11,12 @@ tests). The browser saves it on the shopper's Stripe Customer with a SetupIntent
 3. only then is the payment captured. If step 2 fails the authorisation is cancelled; if
    capture fails the order is cancelled (its delivery places released) and the shopper told.
 
+Subscribing: a cart line chosen « Chaque semaine » (the ``frequency`` option) starts a
+``BasketSubscription`` in the transaction that writes the order (step 2), with the card just
+saved; its confirmation email goes once the payment is captured. A subscription needs an
+account: the gateway refuses a guest checkout of such a cart (sign in or register instead; the
+cart is merged into the account's), and the preview refuses it again.
+
 Stock Oscar takes the money before creating the order (django-oscar #3768, #4246): a crash in
 between left a paid shopper without an order. The order number comes from the cart, so a double
 click, the 3-D Secure return and a webhook all end at the same single order (unique number).
@@ -23,13 +29,25 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from oscar.apps.checkout import views
+from oscar.apps.checkout.exceptions import FailedPreCondition
+from oscar.apps.order.exceptions import UnableToPlaceOrder
 from oscar.apps.order.models import Order
 from oscar.apps.payment.exceptions import UnableToTakePayment
 from oscar.apps.payment.models import Source
 
+from baskets.models import BasketSubscription, SubscriptionStatus
+from baskets.services.subscribe import (
+    SubscribeError,
+    cart_subscription_problems,
+    cart_weekly_lines,
+    subscriptions_confirm,
+    subscriptions_create_from_order,
+)
 from payments.exceptions import PaymentError
 from payments.services.customers import stripe_customer_ensure
 from payments.services.intents import (
@@ -52,9 +70,65 @@ def stripe_js_url() -> str:
     return f"{base}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/"
 
 
+class SubscriptionChecksMixin:
+    """Pre-condition for a cart with weekly lines: an account, and a sensible quantity."""
+
+    def check_subscriptions_are_possible(self, request):
+        problems = cart_subscription_problems(cart=request.basket, user=request.user)
+        if not problems:
+            return
+        if not request.user.is_authenticated and len(problems) == 1:
+            # Only the account is missing: the gateway (sign in or register) explains it.
+            raise FailedPreCondition(url=reverse("checkout:index"))
+        raise FailedPreCondition(url=reverse("basket:summary"), messages=problems)
+
+
+class IndexView(views.IndexView):
+    """The gateway: who are you? A cart with a weekly basket cannot go on as a guest."""
+
+    def _needs_account(self) -> bool:
+        return not self.request.user.is_authenticated and bool(
+            cart_weekly_lines(cart=self.request.basket)
+        )
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if self._needs_account():
+            # Oscar preselects "as a guest", which such a cart cannot do.
+            kwargs["initial"] = {**kwargs.get("initial", {}), "options": self.form_class.NEW}
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["subscription_needs_account"] = self._needs_account()
+        return context
+
+    def form_valid(self, form):
+        if form.is_guest_checkout() and self._needs_account():
+            form.add_error(
+                "options",
+                _(
+                    "A weekly basket needs an account: sign in, or create your account with "
+                    "this email address. Your order is kept."
+                ),
+            )
+            return self.form_invalid(form)
+        return super().form_valid(form)
+
+
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
-class PaymentDetailsView(views.PaymentDetailsView):
+class PaymentDetailsView(SubscriptionChecksMixin, views.PaymentDetailsView):
+    # Right after the cart's own checks: a refused cart is fixed before giving an address.
+    pre_conditions = [
+        "check_basket_is_not_empty",
+        "check_basket_is_valid",
+        "check_subscriptions_are_possible",
+        "check_user_email_is_captured",
+        "check_shipping_data_is_captured",
+    ]
     _authorised_intent = ""
+    # The card the browser saved (and this order is paid with): weekly renewals charge it.
+    _payment_method_id = ""
     # (client secret, PaymentIntent id) when the bank asks the shopper for 3-D Secure.
     _authentication: tuple[str, str] | None = None
 
@@ -121,6 +195,7 @@ class PaymentDetailsView(views.PaymentDetailsView):
     def handle_payment(self, order_number, total, payment_method_id="", **kwargs):
         if not payment_method_id:
             raise UnableToTakePayment(_("Please enter your card details."))
+        self._payment_method_id = payment_method_id
         try:
             result = payment_intent_authorise(
                 order_number=order_number,
@@ -180,6 +255,14 @@ class PaymentDetailsView(views.PaymentDetailsView):
                     surcharges=surcharges,
                     **kwargs,
                 )
+                try:
+                    subscriptions = subscriptions_create_from_order(
+                        order=order,
+                        customer_id=self._customer_id(),
+                        payment_method_id=self._payment_method_id,
+                    )
+                except SubscribeError as exc:
+                    raise UnableToPlaceOrder(exc.message) from exc
                 basket.submit()
         except Exception:
             placed = Order.objects.filter(number=order_number).first()
@@ -201,6 +284,8 @@ class PaymentDetailsView(views.PaymentDetailsView):
             except PaymentError as exc:
                 return self._capture_failed(order, exc)
         self.request.session.pop(ATTEMPT_KEY, None)
+        # Paid: now the subscriptions are confirmed to the shopper (sent once each).
+        subscriptions_confirm(order=order, subscriptions=subscriptions)
         return self.handle_successful_order(order)
 
     def _cancel_quietly(self, order_number: str) -> None:
@@ -216,5 +301,14 @@ class PaymentDetailsView(views.PaymentDetailsView):
         logger.error("order %s: capture failed (%s), cancelling the order", order.number, exc)
         self._cancel_quietly(order.number)
         order.set_status(CANCELLED_STATUS)
+        # The first payment failed: what the order started stops with it (nothing was sent).
+        BasketSubscription.objects.filter(first_order=order).exclude(
+            status=SubscriptionStatus.CANCELLED
+        ).update(
+            status=SubscriptionStatus.CANCELLED,
+            cancelled_at=timezone.now(),
+            cancel_reason=_("The first payment failed."),
+            updated_at=timezone.now(),
+        )
         self.restore_frozen_basket()
         return self.render_preview(self.request, error=exc.message)
