@@ -22,6 +22,8 @@ def to_payment_page(page, base: str, email: str) -> None:
     # the shopper finds a vegetarian basket for two and puts it in their order
     page.goto(f"{base}/paniers/?diet=vegetarian")
     page.get_by_role("link", name="Panier Essentiel végétarien").first.click()
+    # a single delivery: a weekly basket (the default) would need an account
+    page.get_by_label("Une seule fois").check()
     page.get_by_role("button", name="Ajouter à ma commande").click()
     # checks out as a guest with an address in Paris 13e
     page.goto(f"{base}/checkout/")
