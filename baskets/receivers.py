@@ -17,6 +17,7 @@ from baskets.models import (
     ThemedBasket,
 )
 from baskets.selectors import variant_ids_containing, variant_ids_matching
+from baskets.services.basket_changes import variant_changes_collect
 from baskets.services.rules import basket_variants_recheck
 from essentiels.oscar_forks.partner.models import StockRecord
 
@@ -72,6 +73,31 @@ def theme_changed(sender, instance, raw=False, **kwargs):
 def component_changed(sender, instance, raw=False, **kwargs):
     if not raw:
         basket_variants_recheck(variant_ids=[instance.variant_id])
+
+
+# --- Subscribers told of a price or composition change (baskets.services.basket_changes) --------
+
+
+def _notices_enqueue(variant_id: int) -> None:
+    from baskets.tasks import variant_change_notices_task
+
+    variant_change_notices_task.delay(variant_id=variant_id)
+
+
+@receiver(post_save, sender=StockRecord, dispatch_uid="baskets.stockrecord_saved_notices")
+@receiver(post_delete, sender=StockRecord, dispatch_uid="baskets.stockrecord_deleted_notices")
+def stockrecord_changed_notices(sender, instance, raw=False, **kwargs):
+    # A basket variant's price is its stock record's; most stock records are groceries', which
+    # are told apart from variants in one query at commit, not here.
+    if not raw:
+        variant_changes_collect(enqueue=_notices_enqueue, product_ids=[instance.product_id])
+
+
+@receiver(post_save, sender=BasketComponent, dispatch_uid="baskets.component_saved_notices")
+@receiver(post_delete, sender=BasketComponent, dispatch_uid="baskets.component_deleted_notices")
+def component_changed_notices(sender, instance, raw=False, **kwargs):
+    if not raw:
+        variant_changes_collect(enqueue=_notices_enqueue, variant_ids=[instance.variant_id])
 
 
 @receiver(order_placed, dispatch_uid="baskets.order_line_costs")

@@ -73,3 +73,23 @@ def renewals_recover_task() -> dict:
     from baskets.services.recovery import renewals_recover
 
     return renewals_recover(enqueue_retry=_enqueue_retry)
+
+
+@shared_task(acks_late=True)
+def variant_change_notices_task(*, variant_id: int) -> int:
+    # Idempotent: each email's key names the subscription and the basket state announced, so a
+    # redelivered or duplicated task sends nothing twice.
+    from baskets.services.basket_changes import variant_change_notices_send
+
+    return variant_change_notices_send(variant_id=variant_id)
+
+
+@shared_task(acks_late=True)
+def variant_change_notices_sweep_task() -> int:
+    # Catches changes that sent no signal (queryset updates, bulk compositions) and lost
+    # enqueues; each variant's task is idempotent.
+    from baskets.services.basket_changes import variant_change_notices_sweep
+
+    return variant_change_notices_sweep(
+        enqueue=lambda variant_id: variant_change_notices_task.delay(variant_id=variant_id)
+    )
