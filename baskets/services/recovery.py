@@ -278,10 +278,26 @@ def renewal_expire(*, renewal_id: int, now: datetime | None = None) -> Subscript
 
 
 def renewals_recover(*, enqueue_retry: EnqueueRetry, now: datetime | None = None) -> dict:
-    """One pass of the recovery task: expire what is unpaid past its deadline, charge again
-    stale ``ordered`` renewals (Stripe was unreachable), enqueue the retries that are due."""
+    """One pass of the recovery task: capture 3-D Secure payments the shopper completed
+    without coming back, expire what is unpaid past its deadline, charge again stale
+    ``ordered`` renewals (Stripe was unreachable), enqueue the retries that are due."""
     now = now or timezone.now()
     today = local_today(now=now)
+    # The shopper may have passed 3-D Secure without their page coming back to us (tab
+    # closed): read those intents again, and capture the ones now authorised.
+    completed = 0
+    for pk in (
+        SubscriptionRenewal.objects.filter(
+            status=RenewalStatus.REQUIRES_ACTION, updated_at__lt=now - timedelta(minutes=5)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    ):
+        try:
+            renewal = renewal_authentication_complete(renewal_id=pk, now=now)
+        except RenewalPaymentError:
+            continue
+        completed += renewal.status == RenewalStatus.PAID
     expired = 0
     # A deadline is the day before delivery: only renewals delivered by the day after tomorrow
     # can be past it.
@@ -310,4 +326,9 @@ def renewals_recover(*, enqueue_retry: EnqueueRetry, now: datetime | None = None
     )
     for pk in due:
         enqueue_retry(pk)
-    return {"expired": expired, "recharged": len(stale), "retries": len(due)}
+    return {
+        "completed": completed,
+        "expired": expired,
+        "recharged": len(stale),
+        "retries": len(due),
+    }

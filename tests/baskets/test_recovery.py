@@ -518,3 +518,27 @@ def test_the_payment_page_needs_a_login(client, declined):
     response = client.get(url)
     assert response.status_code == 302
     assert "login" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_a_3d_secure_passed_without_coming_back_is_captured_by_the_recovery_task(
+    subscribed,
+    stripe_api,  # noqa: F811
+    localstripe_url,  # noqa: F811
+):
+    from django.utils import timezone
+
+    subscription = subscribed(card=CARD_3DS)
+    waiting = subscription_renew(
+        subscription_id=subscription.pk, delivery_date=DELIVERY, now=AFTER_CUTOFF
+    )
+    # given the shopper passed 3-D Secure, then closed the tab before the page posted back
+    authenticate(localstripe_url, waiting, success=True)
+    # when the recovery task runs (more than 5 minutes after the renewal last moved)
+    later = timezone.now() + timedelta(minutes=6)
+    counts = renewals_recover(enqueue_retry=lambda pk: None, now=min(later, DEADLINE))
+    # then the payment is captured, once
+    assert counts["completed"] == 1
+    waiting.refresh_from_db()
+    assert waiting.status == RenewalStatus.PAID
+    assert len(ops(waiting.order.number, StripeOperation.Kind.CAPTURE)) == 1
