@@ -49,3 +49,68 @@ def subscription_create(
         stripe_payment_method_id=payment_method_id,
         **fields,
     )
+
+
+# --- Changing basket, size and address (tests/baskets/test_subscription_change*.py) ------------
+
+THURSDAY_DELIVERY = date(2026, 12, 10)  # Paris 5e's first Thursday; cutoff Tuesday 8, 12:00
+
+
+def size_of(variant, *, persons: int, price: str = "110.00", publish: bool = True):
+    """Another household size of ``variant``'s basket, with the same composition scaled."""
+    from decimal import Decimal
+
+    from baskets.services.catalogue import basket_variant_compose, basket_variant_save
+    from baskets.services.rules import basket_variant_publish
+
+    sized = basket_variant_save(
+        themed_basket=variant.themed_basket, persons=persons, price=Decimal(price)
+    )
+    basket_variant_compose(
+        variant=sized,
+        quantities={c.product_id: c.quantity * persons for c in variant.components.all()},
+    )
+    if publish:
+        basket_variant_publish(variant_id=sized.pk)
+    sized.refresh_from_db()
+    return sized
+
+
+def paris_5e_thursday(**kwargs):
+    """A district delivered on Thursdays (postcode 75005)."""
+    from delivery.models import Weekday
+    from tests.delivery.factories import DistrictFactory
+
+    kwargs.setdefault("weekday", Weekday.THURSDAY)
+    return DistrictFactory(
+        name="Paris 5e Arrondissement", insee_code="75105", postcodes=["75005"], **kwargs
+    )
+
+
+def district_not_open_yet():
+    """A commune in our area that we do not deliver yet (postcode 93200)."""
+    from tests.delivery.factories import DistrictFactory
+
+    return DistrictFactory(
+        name="Saint-Denis",
+        insee_code="93066",
+        department="93",
+        postcodes=["93200"],
+        is_active=False,
+    )
+
+
+def new_address(**fields):
+    """The address a shopper types when moving (Paris 5e unless told)."""
+    from baskets.services.subscriptions import SubscriptionAddress
+
+    values = {
+        "first_name": "Léa",
+        "last_name": "Martin",
+        "line1": "3 rue Mouffetard",
+        "line4": "Paris",
+        "postcode": "75005",
+        "notes": "Code 1234",
+    }
+    values.update(fields)
+    return SubscriptionAddress(**values)
