@@ -1,4 +1,5 @@
-"""Shopper forms: the basket list filters (a GET form, combinable filters in the URL)."""
+"""Shopper forms: the basket list filters (a GET form, combinable filters in the URL), and the
+changes of a subscription in "Mon compte"."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from baskets.models import BasketTheme, Diet
+from baskets.services.subscriptions import ADDRESS_FIELDS, SubscriptionAddress
+from delivery.forms import PostcodeField
 
 # A shopper's URL is echoed back in a message: long enough to recognise, short enough to read.
 _ECHO_MAX = 40
@@ -128,3 +131,74 @@ class HouseholdSizeForm(forms.Form):
         if self.is_valid():
             return self.cleaned_data["persons"], None
         return None, _echo(self.data.get("persons", ""))
+
+
+# --- Changing a subscription (Mon compte) ------------------------------------------------------
+
+
+class SubscriptionVariantForm(forms.Form):
+    """Another basket or household size on sale, and how many per delivery."""
+
+    variant = forms.TypedChoiceField(
+        label=_("Basket and household size"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Please choose a basket and a household size."),
+            "invalid_choice": _(
+                "This basket is not on sale at the moment: please choose another one."
+            ),
+        },
+    )
+    quantity = forms.IntegerField(
+        label=_("Baskets per delivery"),
+        min_value=1,
+        max_value=10,  # BasketSubscription.quantity's validators
+        initial=1,
+        widget=forms.NumberInput(attrs={"class": "form-control", "min": 1, "max": 10}),
+    )
+
+    def __init__(self, data=None, *, variant_ids: Sequence[int], **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["variant"].choices = [(str(pk), str(pk)) for pk in variant_ids]
+
+
+class SubscriptionAddressForm(forms.Form):
+    """A new delivery address for a subscription (France: we deliver nowhere else)."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=255, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=255, required=False)
+    line1 = forms.CharField(label=_("Address"), max_length=255)
+    line2 = forms.CharField(label=_("Address (continued)"), max_length=255, required=False)
+    postcode = PostcodeField()
+    line4 = forms.CharField(label=_("City"), max_length=255)
+    phone_number = forms.CharField(label=_("Phone number"), max_length=32, required=False)
+    notes = forms.CharField(
+        label=_("Delivery instructions"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for form_field in self.fields.values():
+            form_field.widget.attrs.setdefault("class", "form-control")
+
+    def address(self) -> SubscriptionAddress:
+        data = self.cleaned_data
+        return SubscriptionAddress(**{name: data[name].strip() for name in ADDRESS_FIELDS})
+
+
+class SubscriptionAddressConfirmForm(SubscriptionAddressForm):
+    """Step 2: the address again (hidden), with the district and first date the shopper saw."""
+
+    district = forms.IntegerField(widget=forms.HiddenInput)
+    first_delivery = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "hidden"}, format="%Y-%m-%d"), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ADDRESS_FIELDS:
+            self.fields[name].widget = forms.HiddenInput()

@@ -35,6 +35,22 @@ urlpatterns = [
         views_account.subscription_cancel_view,
         name="subscription-cancel",
     ),
+    # Changing basket, household size or address (the address in two steps: see, then confirm).
+    path(
+        "compte/abonnements/<int:pk>/changer-panier/",
+        views_account.subscription_variant_view,
+        name="subscription-change-basket",
+    ),
+    path(
+        "compte/abonnements/<int:pk>/changer-adresse/",
+        views_account.subscription_address_view,
+        name="subscription-change-address",
+    ),
+    path(
+        "compte/abonnements/<int:pk>/changer-adresse/confirmer/",
+        views_account.subscription_address_confirm_view,
+        name="subscription-change-address-confirm",
+    ),
     # The payment page of a weekly order whose charge did not go through (emailed link).
     path(
         "compte/abonnements/paiements/<int:pk>/",

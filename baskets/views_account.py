@@ -1,14 +1,17 @@
 """The shopper's subscriptions in "Mon compte": list, detail, and the changes (skip a week,
-pause, resume, cancel). Thin: every change is a service in ``baskets.services.subscriptions``;
-a refusal (``SubscriptionChangeError``) is shown as an error message, never a 500.
+pause, resume, cancel, change basket or household size, change address). Thin: every change
+is a service in ``baskets.services.subscriptions``; a refusal (``SubscriptionChangeError``) is
+shown as an error message, never a 500.
 
 Every lookup is scoped to the signed-in shopper: another shopper's (or a guessed) id is a 404.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -19,19 +22,33 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from baskets.forms import (
+    SubscriptionAddressConfirmForm,
+    SubscriptionAddressForm,
+    SubscriptionVariantForm,
+)
 from baskets.models import BasketSubscription, SubscriptionStatus
 from baskets.services.subscriptions import (
+    AddressPreview,
+    SubscriptionAddress,
+    SubscriptionAddressMoved,
+    SubscriptionAddressNotServed,
     SubscriptionChangeError,
+    subscription_address_change,
+    subscription_address_preview,
     subscription_cancel,
     subscription_due_dates,
     subscription_fixed_delivery,
     subscription_pause,
     subscription_resume,
     subscription_skip,
+    subscription_variant_change,
 )
+from baskets.storefront import baskets_for_sale
 from delivery.calendar import local_today
+from delivery.models import Weekday
 
 DUE_DATES_SHOWN = 6
 
@@ -212,7 +229,7 @@ def subscription_pause_view(request: HttpRequest, pk: int) -> HttpResponse:
 def subscription_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
     subscription = _subscription(request, pk)
     try:
-        resumed = subscription_resume(subscription_id=subscription.pk)
+        resumed = subscription_resume(subscription_id=subscription.pk, now=_now())
     except SubscriptionChangeError as error:
         messages.error(request, error.message)
         return _back(subscription)
@@ -243,4 +260,222 @@ def subscription_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
         return _back(subscription)
     message = gettext("Your subscription is cancelled.")
     messages.success(request, " ".join(filter(None, [message, _after_cutoff_notice(fixed)])))
+    return _back(subscription)
+
+
+# --- Changing basket, household size or address ------------------------------------------------
+# Two pages: « Changer de panier ou de taille » (GET the form, POST the change) and « Changer
+# d'adresse » (GET the form; POST shows the new district, weekday and first date; the POST of
+# that confirmation, carrying the district the shopper saw, applies it).
+
+
+def _refused_if_cancelled(
+    request: HttpRequest, subscription: BasketSubscription
+) -> HttpResponse | None:
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        messages.error(request, gettext("This subscription is cancelled."))
+        return _back(subscription)
+    return None
+
+
+def _variant_page(
+    request: HttpRequest,
+    subscription: BasketSubscription,
+    *,
+    cards: list,
+    form: SubscriptionVariantForm,
+    status: int = 200,
+) -> HttpResponse:
+    amount, currency = _amount(request, subscription)
+    context = {
+        "subscription": subscription,
+        "cards": cards,
+        "form": form,
+        "selected": str(form["variant"].value() or ""),
+        "amount": amount,
+        "currency": currency,
+        "fixed_delivery": subscription_fixed_delivery(subscription=subscription, now=_now()),
+        "page_title": gettext("Change basket or household size"),
+        "active_tab": "subscriptions",
+    }
+    return render(
+        request, "baskets/account/subscription_change_basket.html", context, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_variant_view(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = _subscription(request, pk)
+    if (refused := _refused_if_cancelled(request, subscription)) is not None:
+        return refused
+    cards = baskets_for_sale()
+    variant_ids = [offer.variant_id for card in cards for offer in card.offers]
+    if request.method == "GET":
+        form = SubscriptionVariantForm(
+            variant_ids=variant_ids,
+            initial={"variant": subscription.variant_id, "quantity": subscription.quantity},
+        )
+        return _variant_page(request, subscription, cards=cards, form=form)
+    form = SubscriptionVariantForm(request.POST, variant_ids=variant_ids)
+    if not form.is_valid():
+        return _variant_page(request, subscription, cards=cards, form=form, status=400)
+    try:
+        change = subscription_variant_change(
+            subscription_id=subscription.pk,
+            variant_id=form.cleaned_data["variant"],
+            quantity=form.cleaned_data["quantity"],
+            now=_now(),
+        )
+    except SubscriptionChangeError as error:
+        form.add_error(None, error.message)
+        return _variant_page(request, subscription, cards=cards, form=form, status=400)
+    if not change.changed:
+        messages.info(request, gettext("This is already your basket: nothing changed."))
+    else:
+        message = gettext("Your basket is changed.")
+        if change.applies_from is not None:
+            message = gettext("Your basket is changed from the delivery of %(date)s.") % {
+                "date": _date_label(change.applies_from)
+            }
+        notice = _after_cutoff_notice(change.fixed_delivery)
+        messages.success(request, " ".join(filter(None, [message, notice])))
+    return _back(subscription)
+
+
+def _waitlist_url(*, postcode: str, commune: str) -> str:
+    query = urlencode({"postcode": postcode, "commune": commune})
+    return f"{reverse('delivery:waitlist')}?{query}"
+
+
+def _address_page(
+    request: HttpRequest,
+    subscription: BasketSubscription,
+    *,
+    form: SubscriptionAddressForm,
+    waitlist_url: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "subscription": subscription,
+        "form": form,
+        "waitlist_url": waitlist_url,
+        "fixed_delivery": subscription_fixed_delivery(subscription=subscription, now=_now()),
+        "page_title": gettext("Change the delivery address"),
+        "active_tab": "subscriptions",
+    }
+    return render(
+        request, "baskets/account/subscription_change_address.html", context, status=status
+    )
+
+
+def _address_refused(
+    request: HttpRequest,
+    subscription: BasketSubscription,
+    form: SubscriptionAddressForm,
+    error: SubscriptionChangeError,
+) -> HttpResponse:
+    """Step 1 again, the shopper's address kept, with why it cannot be used."""
+    waitlist_url = ""
+    if isinstance(error, SubscriptionAddressNotServed):
+        form.add_error("postcode", error.message)
+        waitlist_url = _waitlist_url(postcode=error.postcode, commune=error.commune)
+    else:
+        form.add_error(None, error.message)
+    return _address_page(request, subscription, form=form, waitlist_url=waitlist_url, status=400)
+
+
+def _address_confirm_page(
+    request: HttpRequest,
+    subscription: BasketSubscription,
+    *,
+    preview: AddressPreview,
+    notice: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    form = SubscriptionAddressConfirmForm(
+        initial={
+            **asdict(preview.address),
+            "district": preview.district.pk,
+            "first_delivery": preview.first_delivery,
+        }
+    )
+    context = {
+        "subscription": subscription,
+        "preview": preview,
+        "form": form,
+        "notice": notice,
+        "page_title": gettext("Confirm the new address"),
+        "active_tab": "subscriptions",
+    }
+    return render(
+        request, "baskets/account/subscription_change_address_confirm.html", context, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_address_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 1: the address form; its POST shows what the new address would mean."""
+    subscription = _subscription(request, pk)
+    if (refused := _refused_if_cancelled(request, subscription)) is not None:
+        return refused
+    if request.method == "GET":
+        form = SubscriptionAddressForm(initial=asdict(SubscriptionAddress.of(subscription)))
+        return _address_page(request, subscription, form=form)
+    form = SubscriptionAddressForm(request.POST)
+    if not form.is_valid():
+        return _address_page(request, subscription, form=form, status=400)
+    try:
+        preview = subscription_address_preview(
+            subscription_id=subscription.pk, address=form.address(), now=_now()
+        )
+    except SubscriptionChangeError as error:
+        return _address_refused(request, subscription, form, error)
+    return _address_confirm_page(request, subscription, preview=preview)
+
+
+@login_required
+@require_POST
+def subscription_address_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 2: apply the address the shopper confirmed, with the district they saw."""
+    subscription = _subscription(request, pk)
+    form = SubscriptionAddressConfirmForm(request.POST)
+    if not form.is_valid():
+        # Tampered or truncated: back to the visible form, with what could be read.
+        visible = SubscriptionAddressForm(request.POST)
+        visible.is_valid()
+        visible.add_error(None, gettext("Please check the address and confirm it again."))
+        return _address_page(request, subscription, form=visible, status=400)
+    try:
+        change = subscription_address_change(
+            subscription_id=subscription.pk,
+            address=form.address(),
+            expected_district_id=form.cleaned_data["district"],
+            expected_first_delivery=form.cleaned_data["first_delivery"],
+            now=_now(),
+        )
+    except SubscriptionAddressMoved as moved:
+        return _address_confirm_page(
+            request, subscription, preview=moved.preview, notice=moved.message, status=409
+        )
+    except SubscriptionChangeError as error:
+        return _address_refused(request, subscription, SubscriptionAddressForm(request.POST), error)
+    if not change.changed:
+        messages.info(request, gettext("This is already your delivery address: nothing changed."))
+        return _back(subscription)
+    message = gettext("Your new delivery address is saved.")
+    if change.applies_from is not None:
+        message += " " + gettext(
+            "First delivery there: %(date)s (every %(weekday)s in %(district)s)."
+        ) % {
+            "date": _date_label(change.applies_from),
+            "weekday": str(Weekday(change.subscription.district.weekday).label).lower(),
+            "district": change.subscription.district.short_name,
+        }
+    if change.fixed_delivery is not None:
+        message += " " + gettext(
+            "The order for %(date)s is already fixed: it is delivered to your previous address."
+        ) % {"date": _date_label(change.fixed_delivery)}
+    messages.success(request, message)
     return _back(subscription)
