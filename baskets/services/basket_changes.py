@@ -197,6 +197,8 @@ def variant_change_notices_send(*, variant_id: int, now: datetime | None = None)
     if not subscriptions:
         return 0
     current = variant_state(variant=variant)
+    if current.price is None:
+        return 0  # not sellable without a price: its renewals fail and say so
     baselines = _baselines(variant=variant, subscriptions=subscriptions)
     notices = _last_notices(subscriptions=subscriptions)
     sent = 0

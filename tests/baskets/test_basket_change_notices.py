@@ -36,7 +36,6 @@ from tests.baskets.subscription_factories import (
 from tests.payments.conftest import (  # noqa: F401 — fixtures
     WEBHOOK_SECRET,
     customer_with_card,
-    eager_tasks,
     intents_for_order,
     localstripe_url,
     stripe_api,
@@ -166,8 +165,11 @@ def composition_form(variant, *, quantities: dict, removed=(), added=()) -> dict
 
 
 def test_many_component_edits_in_one_admin_save_make_one_email_per_subscriber(
-    client, subscribed, eager_tasks, django_capture_on_commit_callbacks
+    client, subscribed, settings, django_capture_on_commit_callbacks
 ):
+    # (through Django settings, not app.conf: a value set on app.conf would outlive the test)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_TASK_EAGER_PROPAGATES = True
     # given a basket of rice, lentils and oil with two subscribers who had an order
     rice, lentils, oil = (make_grocery(t) for t in ("Riz basmati", "Lentilles", "Huile d’olive"))
     variant = make_variant(components={rice: 2, lentils: 1, oil: 1}, price="60.00")
