@@ -843,11 +843,9 @@ class BasketSubscriptionAdmin(admin.ModelAdmin):
     def customer(self, obj):
         # list_select_related loads the user: no query per row.
         name = obj.user.get_full_name() or f"{obj.first_name} {obj.last_name}".strip()
-        return (
-            format_html("{}<br><small>{}</small>", obj.user.email, name)
-            if name
-            else (obj.user.email)
-        )
+        if not name:
+            return obj.user.email
+        return format_html("{}<br><small>{}</small>", obj.user.email, name)
 
     @admin.display(description=_("basket"), ordering="variant__product__title")
     def basket(self, obj):

@@ -32,6 +32,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from oscar.apps.order.models import Line
 
@@ -300,13 +301,10 @@ def _pending_enqueue(enqueue: Callable[[int], None]) -> None:
     pending = _pending.__dict__.pop("ids", None)
     if not pending:
         return
-    variant_ids = set(pending["variants"])
-    if pending["products"]:
-        variant_ids.update(
-            BasketVariant.objects.filter(product_id__in=pending["products"]).values_list(
-                "pk", flat=True
-            )
-        )
+    # One query, which also drops variants deleted since (and ids left by a rollback).
+    variant_ids = BasketVariant.objects.filter(
+        Q(pk__in=pending["variants"]) | Q(product_id__in=pending["products"])
+    ).values_list("pk", flat=True)
     for variant_id in sorted(variant_ids):
         enqueue(variant_id)
 

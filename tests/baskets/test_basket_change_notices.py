@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core import mail
+from django.db import transaction
 from django.urls import reverse
 
 from baskets.models import (
@@ -276,3 +278,38 @@ def test_a_subscriber_with_no_order_of_this_basket_yet_is_not_emailed(
     price_set(variant, "65.00")
     assert notices_send(variant, capture=django_capture_on_commit_callbacks) == 0
     assert not SubscriptionMessage.objects.filter(kind=MessageKind.BASKET_CHANGED).exists()
+
+
+def test_one_transaction_of_many_writes_enqueues_one_task_per_changed_variant(
+    django_capture_on_commit_callbacks,
+):
+    # given two baskets and a grocery product in neither
+    rice, oil = make_grocery("Riz"), make_grocery("Huile")
+    first = make_variant(components={rice: 1, oil: 1})
+    second = make_variant(components={rice: 2})
+    unrelated = make_grocery("Sel")
+    # when one transaction requantifies two lines of the first, reprices both baskets and
+    # changes the unrelated product's price
+    with (
+        mock.patch("baskets.receivers._notices_enqueue") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+        transaction.atomic(),
+    ):
+        BasketComponent.objects.filter(variant=first).update(quantity=3)  # no signal
+        for component in BasketComponent.objects.filter(variant=first):
+            component.save()
+        price_set(first, "61.00")
+        price_set(second, "62.00")
+        price_set_product(unrelated, "3.00")
+        # nothing is enqueued before the commit
+        assert enqueue.call_count == 0
+    # then each basket's notice task is enqueued once, and none for the grocery product
+    assert sorted(call.args for call in enqueue.call_args_list) == sorted(
+        [(first.pk,), (second.pk,)]
+    )
+
+
+def price_set_product(product, price: str) -> None:
+    record = StockRecord.objects.get(product=product)
+    record.price = Decimal(price)
+    record.save()
