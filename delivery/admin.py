@@ -459,3 +459,7 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
             "generated_at": timezone.now(),
         }
         return TemplateResponse(request, "delivery/admin/waitlist_per_postcode.html", context)
+
+
+# Routes: the fleet, plans and the ops screens (registered on import).
+from delivery.routing import admin as routing_admin  # noqa: E402, F401

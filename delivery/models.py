@@ -327,3 +327,8 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.postcode})"
+
+
+# Bus routes (fleet, plans, stops) live in their own module; imported here so they belong to the
+# delivery app. Last line on purpose: routing models refer to the ones above.
+from delivery.routing.models import *  # noqa: E402, F403

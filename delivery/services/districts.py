@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from delivery.models import District, Postcode
+from delivery.routing.permissions import ROUTING_OPS_PERMISSIONS
 
 COMMUNES_CSV = Path(__file__).resolve().parent.parent / "data" / "communes_idf.csv"
 COORDINATES = Decimal("0.000001")
@@ -29,6 +30,7 @@ OPS_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "orderdelivery": ("view",),
     "deliverymove": ("view",),
     "waitlistentry": ("view", "delete"),
+    **ROUTING_OPS_PERMISSIONS,
 }
 
 

@@ -209,3 +209,27 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_loca
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_localstripe")
 # Empty means real Stripe (https://api.stripe.com).
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
+
+# --- Routes (delivery.routing: fleet, stop locations, planning) ---------------------------------
+# Geocoder class (dotted path). The offline default places an address at its district's commune
+# point spread by a hash of the address (approximate, no network); production may use the
+# national address API: "delivery.routing.geocoding.AddressApiGeocoder".
+ROUTING_GEOCODER = env.str(
+    "ROUTING_GEOCODER", default="delivery.routing.geocoding.OfflineGeocoder"
+)
+# Radius (m) of the offline spread around the commune point.
+ROUTING_OFFLINE_SPREAD_METRES = env.float("ROUTING_OFFLINE_SPREAD_METRES", default=700.0)
+GEOCODER_API_URL = env.str("GEOCODER_API_URL", default="https://api-adresse.data.gouv.fr/search/")
+GEOCODER_TIMEOUT_SECONDS = env.float("GEOCODER_TIMEOUT_SECONDS", default=3.0)
+# Answers below this score (0–1), or farther than this from the district's point, are not
+# trusted: the offline point is used instead.
+GEOCODER_MIN_SCORE = env.float("GEOCODER_MIN_SCORE", default=0.5)
+GEOCODER_MAX_DISTANCE_METRES = env.float("GEOCODER_MAX_DISTANCE_METRES", default=8000.0)
+# Travel model: straight-line (haversine) distance × detour factor, driven at this average
+# speed. Minutes spent at each stop (parking, stairs, hand-over).
+ROUTING_SPEED_KMH = env.float("ROUTING_SPEED_KMH", default=25.0)
+ROUTING_DETOUR_FACTOR = env.float("ROUTING_DETOUR_FACTOR", default=1.3)
+ROUTING_SERVICE_MINUTES = env.float("ROUTING_SERVICE_MINUTES", default=3.0)
+# Solver (PyVRP) time limit per planning run, in seconds, and its random seed (reproducible).
+ROUTING_SOLVER_SECONDS = env.float("ROUTING_SOLVER_SECONDS", default=20.0)
+ROUTING_SOLVER_SEED = env.int("ROUTING_SOLVER_SEED", default=1)

@@ -71,3 +71,11 @@ CELERY_BEAT_SCHEDULE["subscriptions-renewals-recover"] = {
     "task": "baskets.tasks.renewals_recover_task",
     "schedule": crontab(minute="*/10"),
 }
+
+# Routes: every 5 minutes, plan the bus routes of each delivery date whose cutoff has passed and
+# which has no plan yet, or whose orders or fleet changed since its current plan (a late
+# cancellation, a bus taken out of service). Locked routes are kept; ops re-plan on demand too.
+CELERY_BEAT_SCHEDULE["routes-plan-after-cutoff"] = {
+    "task": "delivery.tasks.route_plans_dispatch_task",
+    "schedule": crontab(minute="*/5"),
+}

@@ -1,0 +1,99 @@
+"""Reads for the ops screens and manifests: a date's plan summary, what moved between versions,
+the map's geometry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Count, Max, Min, Prefetch
+
+from delivery.routing.models import PlannedOrder, PlanRun, Route, RoutePlan, RouteStop
+
+
+def route_plan_current(*, delivery_date: date) -> RoutePlan | None:
+    return RoutePlan.objects.filter(delivery_date=delivery_date).order_by("-version").first()
+
+
+def plan_run_latest(*, delivery_date: date) -> PlanRun | None:
+    return (
+        PlanRun.objects.filter(delivery_date=delivery_date).order_by("-created_at", "-pk").first()
+    )
+
+
+def plan_routes(*, plan_id: int) -> list[Route]:
+    """Routes with their stops (in sequence) and counts, first and last ETA."""
+    return list(
+        Route.objects.filter(plan_id=plan_id)
+        .select_related("bus__depot")
+        .annotate(
+            stop_count=Count("stops"),
+            first_eta=Min("stops__eta"),
+            last_eta=Max("stops__eta"),
+        )
+        .prefetch_related(
+            Prefetch(
+                "stops",
+                queryset=RouteStop.objects.order_by("sequence").prefetch_related(
+                    "orders__order_delivery__order"
+                ),
+            )
+        )
+        .order_by("bus__name", "pk")
+    )
+
+
+def plan_unplaced(*, plan_id: int) -> list[PlannedOrder]:
+    return list(
+        PlannedOrder.objects.filter(plan_id=plan_id, stop__isnull=True)
+        .select_related("order_delivery__order", "order_delivery__district")
+        .order_by("reason", "pk")
+    )
+
+
+@dataclass
+class PlanDiff:
+    previous_version: int | None
+    moved: list[dict] = field(default_factory=list)
+    added: list[dict] = field(default_factory=list)
+    removed: list[dict] = field(default_factory=list)
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.moved or self.added or self.removed)
+
+
+def _where(plan: RoutePlan) -> dict[int, dict]:
+    rows = PlannedOrder.objects.filter(plan=plan).values(
+        "order_delivery_id", "order_delivery__order__number", "stop__route__bus__name", "reason"
+    )
+    return {
+        row["order_delivery_id"]: {
+            "number": row["order_delivery__order__number"],
+            "bus": row["stop__route__bus__name"],
+            "reason": row["reason"],
+        }
+        for row in rows
+    }
+
+
+def route_plan_diff(*, plan_id: int) -> PlanDiff:
+    """Orders whose bus changed since the previous version (None: not placed), added, removed."""
+    plan = RoutePlan.objects.get(pk=plan_id)
+    previous = (
+        RoutePlan.objects.filter(delivery_date=plan.delivery_date, version__lt=plan.version)
+        .order_by("-version")
+        .first()
+    )
+    diff = PlanDiff(previous_version=previous.version if previous else None)
+    if previous is None:
+        return diff
+    before, after = _where(previous), _where(plan)
+    for od_id, now in after.items():
+        then = before.get(od_id)
+        if then is None:
+            diff.added.append(now)
+        elif then["bus"] != now["bus"]:
+            diff.moved.append({**now, "from_bus": then["bus"]})
+    diff.removed = [then for od_id, then in before.items() if od_id not in after]
+    return diff
