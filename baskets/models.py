@@ -352,7 +352,8 @@ class BasketSubscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.user_id} × {self.variant_id} ({self.status})"
+        # No related lookups here: admin lists and logs call it for many rows.
+        return _("Subscription no. %(number)s") % {"number": self.pk}
 
     def is_paused_on(self, day: date, *, cutoff: datetime | None = None) -> bool:
         """Whether the pause covers ``day``; given the day's ``cutoff``, a pause asked after it

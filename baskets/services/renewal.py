@@ -220,11 +220,13 @@ def _renewal_order_ensure(
 ) -> SubscriptionRenewal | None:
     """Step 1: the renewal row and its order, committed together (or a failed renewal)."""
     with transaction.atomic():
-        subscription = (
-            BasketSubscription.objects.select_for_update(of=("self",))
-            .select_related("district", "variant__product", "user")
-            .get(pk=subscription_id)
-        )
+        # Lock the row alone, then read it with its relations: a lock query joining the
+        # district would find no row at all if a racing change moved it to another district
+        # (PostgreSQL re-checks the join against the updated row, with the old district).
+        BasketSubscription.objects.select_for_update().filter(pk=subscription_id).values("pk").get()
+        subscription = BasketSubscription.objects.select_related(
+            "district", "variant__product", "user"
+        ).get(pk=subscription_id)
         renewal = SubscriptionRenewal.objects.filter(
             subscription=subscription, delivery_date=delivery_date
         ).first()
@@ -386,39 +388,66 @@ def _renewal_charge(
             attempt=attempt,
             payment_intent_id=result.payment_intent_id,
         )
-    _payment_source_ensure(order=order, amount=amount, payment_intent_id=result.payment_intent_id)
-    try:
-        payment_intent_capture(
-            order_number=order.number, payment_intent_id=result.payment_intent_id
+    # Capture under the renewal's row lock, and only if it is still ours to charge: the payment
+    # deadline (renewal_expire) takes the same lock, so it either cancels the delivery before
+    # this point (and the authorisation is released here) or waits for the capture's outcome.
+    # (The capture's ledger row then commits with this transaction: a crash before the commit
+    # leaves the renewal ``ordered``, and the re-run replays the capture under the same key.)
+    with transaction.atomic():
+        current = (
+            SubscriptionRenewal.objects.select_for_update()
+            .filter(pk=renewal.pk)
+            .values_list("status", flat=True)
+            .get()
         )
-    except PaymentUnavailable as exc:
-        SubscriptionRenewal.objects.filter(pk=renewal.pk).update(
-            error=exc.message, payment_intent_id=result.payment_intent_id, updated_at=timezone.now()
+        if current != RenewalStatus.ORDERED:
+            logger.warning(
+                "renewal %s became %s before capture: releasing the authorisation",
+                renewal.pk,
+                current,
+            )
+            _intent_release_quietly(order=order, payment_intent_id=result.payment_intent_id)
+            return SubscriptionRenewal.objects.get(pk=renewal.pk)
+        _payment_source_ensure(
+            order=order, amount=amount, payment_intent_id=result.payment_intent_id
         )
-        renewal.error = exc.message
-        return renewal
-    except PaymentError as exc:
         try:
-            payment_intent_cancel(
+            payment_intent_capture(
                 order_number=order.number, payment_intent_id=result.payment_intent_id
             )
-        except PaymentError:
-            logger.exception("renewal %s: could not cancel the authorisation", renewal.pk)
+        except PaymentUnavailable as exc:
+            SubscriptionRenewal.objects.filter(pk=renewal.pk).update(
+                error=exc.message,
+                payment_intent_id=result.payment_intent_id,
+                updated_at=timezone.now(),
+            )
+            renewal.error = exc.message
+            return renewal
+        except PaymentError as exc:
+            _intent_release_quietly(order=order, payment_intent_id=result.payment_intent_id)
+            return _renewal_record(
+                now=now,
+                renewal_id=renewal.pk,
+                status=RenewalStatus.DECLINED,
+                attempt=attempt,
+                payment_intent_id=result.payment_intent_id,
+                error=exc.message,
+            )
         return _renewal_record(
             now=now,
             renewal_id=renewal.pk,
-            status=RenewalStatus.DECLINED,
+            status=RenewalStatus.PAID,
             attempt=attempt,
             payment_intent_id=result.payment_intent_id,
-            error=exc.message,
         )
-    return _renewal_record(
-        now=now,
-        renewal_id=renewal.pk,
-        status=RenewalStatus.PAID,
-        attempt=attempt,
-        payment_intent_id=result.payment_intent_id,
-    )
+
+
+def _intent_release_quietly(*, order: Order, payment_intent_id: str) -> None:
+    try:
+        payment_intent_cancel(order_number=order.number, payment_intent_id=payment_intent_id)
+    except PaymentError:
+        # Reconciliation finds authorisations left on cancelled orders.
+        logger.exception("order %s: could not cancel the authorisation", order.number)
 
 
 def subscription_renew(

@@ -321,7 +321,7 @@ def _refuse_while_ordering(*, subscription: BasketSubscription, now: datetime) -
     The renewal places that order, after the cutoff, with the subscription's basket, address
     and district as they are then (the row has no "as of" date for them): changed now, they
     would change an order that is fixed. It is placed within minutes of the cutoff (the
-    dispatcher runs every 5 minutes), under the row lock we hold, so once its renewal row
+    dispatcher runs every minute), under the row lock we hold, so once its renewal row
     exists the change is safe and applies from the following delivery.
     """
     fixed = subscription_fixed_delivery(subscription=subscription, now=now)

@@ -41,13 +41,14 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "schedule": crontab(minute="*/15"),
 }
 
-# Subscriptions: every 5 minutes, write an outbox row and enqueue a renewal task for every
+# Subscriptions: every minute, write an outbox row and enqueue a renewal task for every
 # subscription whose district's cutoff has passed for a delivery date still to come (a cutoff
-# is a fixed moment, so a tick a few minutes after it renews that date; later ticks find
-# nothing left to do).
+# is a fixed moment, so the tick right after it renews that date; later ticks find nothing
+# left to do, in one query). Every minute keeps short the moment after a cutoff when a basket
+# or address change must wait for the fixed order to exist.
 CELERY_BEAT_SCHEDULE["subscriptions-renewals-dispatch"] = {
     "task": "baskets.tasks.renewals_dispatch_task",
-    "schedule": crontab(minute="*/5"),
+    "schedule": crontab(minute="*"),
 }
 
 # Subscriptions: every 10 minutes, enqueue again renewals written to the outbox more than 15
@@ -78,4 +79,11 @@ CELERY_BEAT_SCHEDULE["subscriptions-renewals-recover"] = {
 CELERY_BEAT_SCHEDULE["routes-plan-after-cutoff"] = {
     "task": "delivery.tasks.route_plans_dispatch_task",
     "schedule": crontab(minute="*/5"),
+}
+
+# Subscriptions: every hour, tell subscribers about basket price or composition changes that no
+# signal announced (bulk writes) or whose task was lost; each state is announced once.
+CELERY_BEAT_SCHEDULE["subscriptions-basket-change-notices"] = {
+    "task": "baskets.tasks.variant_change_notices_sweep_task",
+    "schedule": crontab(minute=0),
 }

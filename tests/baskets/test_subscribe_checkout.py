@@ -207,6 +207,12 @@ def test_a_weekly_basket_paid_at_checkout_starts_a_subscription(
     # and the account lists it
     listing = client.get(reverse("baskets:subscriptions")).content.decode()
     assert reverse("baskets:subscription-detail", kwargs={"pk": subscription.pk}) in listing
+    # and the order's page in the account shows « Chaque semaine », not Oscar's raw option
+    detail = client.get(
+        reverse("customer:order", kwargs={"order_number": order.number})
+    ).content.decode()
+    assert "Chaque semaine" in detail
+    assert "Fréquence = " not in detail
 
 
 def test_the_confirmation_email_is_sent_once_in_french(
