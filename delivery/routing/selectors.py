@@ -97,3 +97,70 @@ def route_plan_diff(*, plan_id: int) -> PlanDiff:
             diff.moved.append({**now, "from_bus": then["bus"]})
     diff.removed = [then for od_id, then in before.items() if od_id not in after]
     return diff
+
+
+PALETTE = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+]
+
+
+def plan_map(*, routes: list[Route], width: int = 900, height: int = 600) -> dict:
+    """SVG geometry of the plan (depots, stops in sequence), projected from our own
+    coordinates (equirectangular around the mean latitude): no external tiles."""
+    import math
+
+    points = []
+    for route in routes:
+        depot = route.bus.depot
+        points.append((float(depot.latitude), float(depot.longitude)))
+        points.extend((float(s.latitude), float(s.longitude)) for s in route.stops.all())
+    if not points:
+        return {"width": width, "height": height, "routes": [], "depots": []}
+    mean_lat = sum(p[0] for p in points) / len(points)
+    kx = math.cos(math.radians(mean_lat))
+    xs = [p[1] * kx for p in points]
+    ys = [p[0] for p in points]
+    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-4)
+    pad = 20
+    scale = min((width - 2 * pad) / span, (height - 2 * pad) / span)
+
+    def project(lat: float, lon: float) -> tuple[float, float]:
+        return (
+            round(pad + (lon * kx - min(xs)) * scale, 1),
+            round(height - pad - (lat - min(ys)) * scale, 1),
+        )
+
+    out_routes, depots = [], {}
+    for index, route in enumerate(routes):
+        depot = route.bus.depot
+        start = project(float(depot.latitude), float(depot.longitude))
+        depots[depot.pk] = {"x": start[0], "y": start[1], "name": depot.name}
+        stops = [
+            {
+                "x": xy[0],
+                "y": xy[1],
+                "sequence": stop.sequence,
+                "title": f"{route.bus.name} #{stop.sequence} — {stop.address} ({stop.baskets})",
+            }
+            for stop in route.stops.all()
+            for xy in [project(float(stop.latitude), float(stop.longitude))]
+        ]
+        path = [start, *((s["x"], s["y"]) for s in stops), start]
+        out_routes.append(
+            {
+                "colour": PALETTE[index % len(PALETTE)],
+                "bus": route.bus.name,
+                "points": " ".join(f"{x},{y}" for x, y in path),
+                "stops": stops,
+            }
+        )
+    return {"width": width, "height": height, "routes": out_routes, "depots": list(depots.values())}
