@@ -188,3 +188,49 @@ def test_two_months_of_one_subscription(subscribed, stripe_api, mailoutbox):  # 
     assert len(mailoutbox) == SubscriptionMessage.objects.count()
     assert not SubscriptionMessage.objects.filter(sent_at__isnull=True).exists()
     assert all(m.to == [subscription.user.email] for m in mailoutbox)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_moving_to_a_thursday_district_after_a_cutoff(subscribed, stripe_api):  # noqa: F811
+    from baskets.services.subscriptions import (
+        subscription_address_change,
+        subscription_address_preview,
+    )
+    from tests.baskets.subscription_factories import new_address, paris_5e_thursday
+
+    tuesday = date(2026, 12, 8)
+    subscription = subscribed(starts_on=tuesday)
+    thursday_district = paris_5e_thursday()
+    # Tuesday's order is fixed at Sunday's cutoff and placed by the tick
+    with time_machine.travel(cutoff_tick(tuesday), tick=False):
+        assert beat_dispatch() == 1
+    # on Monday the shopper moves to Paris 5e, delivered on Thursdays: the preview says when
+    with time_machine.travel(at(tuesday - timedelta(days=1), 9), tick=False):
+        preview = subscription_address_preview(
+            subscription_id=subscription.pk, address=new_address()
+        )
+        assert preview.district == thursday_district
+        # one basket per week: the first Thursday after the week of the fixed Tuesday
+        assert preview.first_delivery == date(2026, 12, 17)
+        subscription_address_change(
+            subscription_id=subscription.pk,
+            address=new_address(),
+            expected_district_id=thursday_district.pk,
+            expected_first_delivery=preview.first_delivery,
+        )
+    # Tuesday's basket still goes to the old address
+    fixed = renewal_on(subscription, tuesday)
+    assert fixed.status == RenewalStatus.PAID
+    assert fixed.order.shipping_address.postcode == "75013"
+    # the following Sunday's tick has nothing for Tuesday the 15th any more
+    with time_machine.travel(cutoff_tick(date(2026, 12, 15)), tick=False):
+        assert beat_dispatch() == 0
+    # Thursday the 17th closes on Tuesday the 15th at noon: its tick renews at the new address
+    with time_machine.travel(at(date(2026, 12, 15), 12, 1), tick=False):
+        assert beat_dispatch() == 1
+    moved = renewal_on(subscription, date(2026, 12, 17))
+    assert moved.status == RenewalStatus.PAID
+    assert moved.order.shipping_address.postcode == "75005"
+    assert moved.order.delivery.district == thursday_district
+    assert SubscriptionRenewal.objects.filter(subscription=subscription).count() == 2
