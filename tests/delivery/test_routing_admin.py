@@ -200,3 +200,17 @@ def test_the_redelivered_task_of_a_finished_run_writes_nothing(planned):
     run = PlanRun.objects.get()
     assert route_plan_task(delivery_date=TUESDAY.isoformat(), run_id=run.pk) == planned.pk
     assert planned.__class__.objects.count() == 1
+
+
+def test_back_office_staff_can_neither_move_nor_lock(staff_client, planned):
+    route = planned.routes.order_by("pk").first()
+    other = planned.routes.exclude(pk=route.pk).first()
+    stop = route.stops.first()
+    move = reverse("admin:delivery_routeplan_move", args=[stop.pk])
+    lock = reverse("admin:delivery_routeplan_lock", args=[route.pk])
+    assert staff_client.post(move, {"to_route": other.pk}).status_code == 403
+    assert staff_client.post(lock, {"locked": "1"}).status_code == 403
+    assert staff_client.get(reverse("admin:delivery_bus_changelist")).status_code == 403
+    route.refresh_from_db()
+    assert not route.locked
+    assert RouteStop.objects.get(pk=stop.pk).route_id == route.pk
