@@ -60,14 +60,12 @@ def _stripe_settings(settings, localstripe_url):
 
 
 @pytest.fixture
-def eager_tasks():
-    """Celery tasks run in the calling thread (the live server's, for webhooks)."""
-    from essentiels.celery_app import app
-
-    old = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = old
+def eager_tasks(settings):
+    """Celery tasks run in the calling thread (the live server's, for webhooks). Through
+    Django's settings, which the Celery app reads live: a value assigned on ``app.conf`` would
+    shadow them for the rest of the session, even "restored"."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_TASK_EAGER_PROPAGATES = True
 
 
 @pytest.fixture
