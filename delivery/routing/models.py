@@ -221,7 +221,9 @@ class RoutePlan(models.Model):
     solver = models.CharField(_("solver"), max_length=32)
     solve_seconds = models.FloatField(_("solver time (s)"), default=0)
     total_distance_m = models.PositiveIntegerField(_("total distance (m)"), default=0)
-    # Plan-level problems ops should read (a bus skipped for zero capacity, a fallback used).
+    # Plan-level problems ops should read (a bus skipped for zero capacity, a locked route that
+    # could not be kept): ``{"code": …, "params": {…}}`` items, worded when shown
+    # (``delivery.routing.reasons``), so each reader gets their language.
     notes = models.JSONField(_("notes"), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -238,6 +240,12 @@ class RoutePlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_date:%Y-%m-%d} v{self.version}"
+
+    @property
+    def notes_text(self) -> list[str]:
+        from delivery.routing.reasons import note_text
+
+        return [note_text(note) for note in self.notes or []]
 
 
 class Route(models.Model):
@@ -290,6 +298,10 @@ class RouteStop(models.Model):
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6)
     location_source = models.CharField(_("location source"), max_length=32)
     baskets = models.PositiveIntegerField(_("baskets"))
+    # Minutes at the door grow with the baskets carried up (ROUTING_SERVICE_MINUTES for the
+    # first, ROUTING_SERVICE_EXTRA_BASKET_MINUTES for each other). Kept on the stop so the ETAs
+    # recomputed after a move use the same figure as the solver did.
+    service_seconds = models.PositiveIntegerField(_("time at the stop (s)"), default=180)
     eta = models.DateTimeField(_("estimated arrival"), null=True, blank=True)
 
     class Meta:
@@ -337,6 +349,10 @@ class PlannedOrder(models.Model):
     )
     baskets = models.PositiveIntegerField(_("baskets"))
     reason = models.CharField(_("not placed because"), max_length=16, choices=Reason.choices)
+    # What the reason's sentence needs (baskets, capacity, weekday…): the sentence itself is
+    # worded when shown, in the reader's language (``delivery.routing.reasons``).
+    params = models.JSONField(_("reason parameters"), default=dict, blank=True)
+    # Text written by plans made before reasons had parameters; empty since.
     detail = models.CharField(_("detail"), max_length=255, blank=True)
 
     class Meta:
@@ -357,6 +373,17 @@ class PlannedOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan}: {self.order_delivery_id}"
+
+    @property
+    def detail_text(self) -> str:
+        """Why the order is not placed, in the active language ("" when placed)."""
+        if not self.reason:
+            return ""
+        if self.detail and not self.params:
+            return self.detail
+        from delivery.routing.reasons import reason_detail
+
+        return reason_detail(reason=self.reason, params=self.params)
 
 
 class RouteStopMove(models.Model):

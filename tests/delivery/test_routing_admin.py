@@ -214,3 +214,18 @@ def test_back_office_staff_can_neither_move_nor_lock(staff_client, planned):
     route.refresh_from_db()
     assert not route.locked
     assert RouteStop.objects.get(pk=stop.pk).route_id == route.pk
+
+
+def test_reasons_not_placed_show_in_the_language_of_the_page(ops_client):
+    # given a plan made while French was active, with orders the single bus cannot take
+    district = DistrictFactory(name="Paris 13e Arrondissement", insee_code="75113")
+    BusFactory(depot=DepotFactory(), capacity=4)
+    for n in range(1, 4):
+        order_at(district, day=TUESDAY, line1=f"{n} rue Watt", baskets=3)
+    route_plan(delivery_date=TUESDAY, seconds=0.2)
+    # when ops read the page in French, then in English
+    french = ops_client.get(date_url()).content.decode()
+    english = ops_client.get("/en" + date_url()).content.decode()
+    # then each says why in its own language
+    assert "9 baskets to deliver, 4 places in the day&#x27;s buses." in english
+    assert "9 paniers à livrer, 4 places dans les bus du jour." in french

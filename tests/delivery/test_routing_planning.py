@@ -101,7 +101,7 @@ def test_more_baskets_than_the_fleet_lists_the_orders_left_out_and_overloads_no_
     assert list(plan.routes.values_list("load", flat=True)) == [3]
     unplaced = PlannedOrder.objects.filter(plan=plan, stop__isnull=True)
     assert list(unplaced.values_list("reason", flat=True)) == ["fleet_full", "fleet_full"]
-    detail = unplaced.first().detail
+    detail = unplaced.first().detail_text
     assert "9" in detail
     assert "5" in detail
 
@@ -121,7 +121,7 @@ def test_bad_input_is_reported_order_by_order_never_a_crash(district, depot):
     assert_plan_consistent(plan)
     reasons = dict(PlannedOrder.objects.filter(plan=plan).values_list("order_delivery", "reason"))
     assert reasons == {fine.pk: "", big.pk: "too_large", homeless.pk: "no_coordinates"}
-    assert any("Zéro" in note for note in plan.notes)
+    assert any("Zéro" in note for note in plan.notes_text)
 
 
 def test_no_bus_that_weekday_and_a_depot_too_far(district):
@@ -297,3 +297,59 @@ def test_a_worker_killed_mid_run_leaves_the_previous_plan_and_a_rerun_completes(
         PlanRun.Status.DONE: 2,
         PlanRun.Status.INTERRUPTED: 1,
     }
+
+
+def test_reasons_are_stored_as_codes_and_worded_in_the_readers_language(district, depot):
+    # given one bus of 5 baskets and 9 baskets to deliver, planned while French is active
+    from django.utils import translation
+
+    BusFactory(depot=depot, capacity=5)
+    for n in range(3):
+        order_at(district, day=TUESDAY, line1=f"{n + 1} rue Nationale", baskets=3)
+    Bus.objects.filter(pk=BusFactory(depot=depot, name="Zéro", plate="").pk).update(capacity=0)
+    with translation.override("fr"):
+        plan = route_plan(delivery_date=TUESDAY, seconds=0.2).plan
+    # then the database keeps codes and numbers, no sentence in any language
+    unplaced = PlannedOrder.objects.filter(plan=plan, stop__isnull=True).first()
+    assert (unplaced.reason, unplaced.params, unplaced.detail) == (
+        "fleet_full",
+        {"demand": 9, "capacity": 5},
+        "",
+    )
+    assert plan.notes == [{"code": "bus_zero_capacity", "params": {"bus": "Zéro"}}]
+    # and each reader gets the sentence in their own language
+    with translation.override("en"):
+        assert unplaced.detail_text == "9 baskets to deliver, 5 places in the day's buses."
+        assert plan.notes_text == ["Zéro skipped: its capacity is zero."]
+    with translation.override("fr"):
+        assert unplaced.detail_text == "9 paniers à livrer, 5 places dans les bus du jour."
+        assert plan.notes_text == ["Zéro ignoré : sa capacité est nulle."]
+
+
+def test_time_at_a_stop_grows_with_its_baskets_and_etas_follow_it(district, depot, settings):
+    # given 2 minutes for the first basket (0.4 for each other), one bus, a stop of 1 basket
+    # and one of 6 baskets
+    from delivery.routing.services.adjust import route_metrics_refresh
+    from delivery.routing.services.planning import service_seconds
+
+    settings.ROUTING_SERVICE_MINUTES = 2
+    assert [service_seconds(baskets=n) for n in (1, 6)] == [120, 240]
+    BusFactory(depot=depot, capacity=20)
+    small = order_at(district, day=TUESDAY, line1="1 rue Watt", baskets=1)
+    big = order_at(district, day=TUESDAY, line1="80 rue Watt", baskets=6)
+    # when planned
+    plan = route_plan(delivery_date=TUESDAY, seconds=0.2).plan
+    # then each stop keeps its own time at the door
+    by_order = {p.order_delivery_id: p.stop for p in PlannedOrder.objects.filter(plan=plan)}
+    assert (by_order[small.pk].service_seconds, by_order[big.pk].service_seconds) == (120, 240)
+    # and the second stop's ETA comes after the first stop's time at the door
+    route = plan.routes.get()
+    first, second = route.stops.order_by("sequence")
+    assert (second.eta - first.eta).total_seconds() >= first.service_seconds
+    # and recomputing the route (as a move does) finds the solver's ETAs to the second
+    etas = [stop.eta for stop in route.stops.order_by("sequence")]
+    returns_at = route.returns_at
+    route_metrics_refresh(route=route)
+    again = [stop.eta for stop in route.stops.order_by("sequence")]
+    assert [abs((a - b).total_seconds()) for a, b in zip(etas, again, strict=True)] <= [2, 2]
+    assert abs((route.returns_at - returns_at).total_seconds()) <= 3

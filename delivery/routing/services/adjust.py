@@ -33,7 +33,7 @@ def _leg(a: tuple[float, float], b: tuple[float, float]) -> tuple[int, int]:
 def route_metrics_refresh(*, route: Route) -> Route:
     """Recompute a route's load, distance, departure, ETAs and return from its stops, in
     sequence, with the planning's travel model."""
-    from delivery.routing.services.planning import bus_departure_s, seconds_at, service_seconds
+    from delivery.routing.services.planning import bus_departure_s, seconds_at
 
     bus = route.bus
     depot = (float(bus.depot.latitude), float(bus.depot.longitude))
@@ -47,7 +47,7 @@ def route_metrics_refresh(*, route: Route) -> Route:
         clock += leg_s
         metres += leg_m
         stop.eta = seconds_at(day, clock)
-        clock += service_seconds()
+        clock += stop.service_seconds
         load += stop.baskets
         here = point
     leg_m, leg_s = _leg(here, depot)

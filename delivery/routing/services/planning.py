@@ -27,7 +27,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from delivery.models import OrderDelivery, Weekday
 from delivery.routing.geocoding import (
@@ -47,6 +46,7 @@ from delivery.routing.models import (
     RoutePlan,
     RouteStop,
 )
+from delivery.routing.reasons import note
 from delivery.routing.selectors import route_plan_current
 from delivery.routing.solver import StopIn, TravelModel, VehicleIn, routes_solve
 
@@ -87,7 +87,7 @@ class StopGroup:
 class PlanInputs:
     orders: list[OrderIn]
     buses: list[Bus]
-    skipped_buses: list[str] = field(default_factory=list)
+    skipped_buses: list[dict] = field(default_factory=list)  # plan notes (reasons.note)
 
 
 def travel_model() -> TravelModel:
@@ -96,8 +96,18 @@ def travel_model() -> TravelModel:
     )
 
 
-def service_seconds() -> int:
-    return round(settings.ROUTING_SERVICE_MINUTES * 60)
+# Minutes at a stop for each basket after the first (carried up, handed over). Read with a
+# default: the settings module (not this app's) does not declare it from the environment yet.
+SERVICE_EXTRA_BASKET_MINUTES = 0.4
+
+
+def service_seconds(*, baskets: int) -> int:
+    """Time spent at a stop: ``ROUTING_SERVICE_MINUTES`` for the first basket and
+    ``ROUTING_SERVICE_EXTRA_BASKET_MINUTES`` (0.4) for each other one: with 2 minutes, a stop
+    of 1 basket takes 2 min and one of 6 baskets 4 min."""
+    extra = getattr(settings, "ROUTING_SERVICE_EXTRA_BASKET_MINUTES", SERVICE_EXTRA_BASKET_MINUTES)
+    minutes = settings.ROUTING_SERVICE_MINUTES + extra * (max(baskets, 1) - 1)
+    return max(0, round(minutes * 60))
 
 
 def seconds_at(delivery_date: date, seconds: int) -> datetime:
@@ -153,17 +163,16 @@ def plan_inputs_load(*, delivery_date: date) -> PlanInputs:
             )
         )
     weekday = delivery_date.weekday()
-    buses, skipped = [], []
+    buses: list[Bus] = []
+    skipped: list[dict] = []
     for bus in Bus.objects.filter(is_active=True).select_related("depot").order_by("pk"):
         if not bus.works_on(weekday):
             continue
         if bus.capacity <= 0:
-            skipped.append(_("%(bus)s skipped: its capacity is zero.") % {"bus": bus})
+            skipped.append(note("bus_zero_capacity", bus=str(bus)))
             continue
         if bus_departure_s(bus) >= _seconds(bus.shift_end):
-            skipped.append(
-                _("%(bus)s skipped: loading at the depot takes its whole shift.") % {"bus": bus}
-            )
+            skipped.append(note("bus_loading_whole_shift", bus=str(bus)))
             continue
         buses.append(bus)
     return PlanInputs(orders=orders, buses=buses, skipped_buses=skipped)
@@ -333,7 +342,7 @@ def _plan_build(
     seconds: float,
 ) -> RoutePlan:
     notes = list(inputs.skipped_buses)
-    unplaced: dict[int, tuple[str, str]] = {}  # order_delivery_id → (reason, detail)
+    unplaced: dict[int, tuple[str, dict]] = {}  # order_delivery_id → (reason, its parameters)
     orders_by_id = {order.order_delivery_id: order for order in inputs.orders}
 
     # Locked routes of the current plan are kept as they are, minus orders no longer booked.
@@ -362,9 +371,7 @@ def _plan_build(
     for order in no_point:
         unplaced[order.order_delivery_id] = (
             PlannedOrder.Reason.NO_COORDINATES,
-            _("No delivery address on the order.")
-            if order.key is None
-            else _("The address could not be placed on the map."),
+            {"cause": "no_address" if order.key is None else "not_found"},
         )
 
     _progress(run, stage="solving", percent=30)
@@ -374,7 +381,6 @@ def _plan_build(
             plan=current, stop__isnull=False
         ).values_list("stop__address_key", "stop__route__bus_id"):
             previous_bus[f"{key}#0"] = bus_id
-    service = service_seconds()
     result = routes_solve(
         stops=[
             StopIn(
@@ -382,7 +388,7 @@ def _plan_build(
                 latitude=group.point.latitude,
                 longitude=group.point.longitude,
                 demand=group.baskets,
-                service_s=service,
+                service_s=service_seconds(baskets=group.baskets),
             )
             for group in groups
         ],
@@ -404,26 +410,25 @@ def _plan_build(
         on_progress=lambda share: _progress(run, stage="solving", percent=30 + int(60 * share)),
     )
     groups_by_key = {group.key: group for group in groups}
-    weekday_label = Weekday(delivery_date.weekday()).label
-    demand = sum(g.baskets for g in groups)
-    capacity = sum(bus.capacity for bus in buses)
-    details = {
-        "no_bus": _("No bus in service works on %(weekday)s.") % {"weekday": weekday_label},
-        "too_large": _("%(baskets)s baskets at this address; the largest bus carries %(max)s."),
-        "too_far": _("No bus can drive there, deliver and be back before the end of its shift."),
-        "fleet_full": _("%(demand)s baskets to deliver, %(capacity)s places in the day's buses.")
-        % {"demand": demand, "capacity": capacity},
-        "no_time_left": _("The day's buses have no time left in their shifts for this stop."),
+    # Parameters of each reason's sentence (worded when shown: delivery.routing.reasons).
+    weekday = int(Weekday(delivery_date.weekday()))
+    fleet = {
+        "demand": sum(g.baskets for g in groups),
+        "capacity": sum(bus.capacity for bus in buses),
     }
     for key, reason in result.dropped.items():
         group = groups_by_key[key]
-        detail = details[reason]
-        if reason == "too_large":
-            detail = detail % {"baskets": group.baskets, "max": max_capacity}
+        params: dict = {}
+        if reason == "no_bus":
+            params = {"weekday": weekday}
+        elif reason == "too_large":
+            params = {"baskets": group.baskets, "max": max_capacity}
+        elif reason == "fleet_full":
+            params = fleet
         for order in group.orders:
-            unplaced[order.order_delivery_id] = (reason, detail)
+            unplaced[order.order_delivery_id] = (reason, params)
     if not buses and not kept and inputs.orders:
-        notes.append(details["no_bus"])
+        notes.append(note("no_bus", weekday=weekday))
 
     _progress(run, stage="saving", percent=95)
     buses_by_id = {bus.pk: bus for bus in inputs.buses}
@@ -472,6 +477,7 @@ def _plan_build(
                     longitude=Decimal(str(group.point.longitude)).quantize(COORDINATES),
                     location_source=group.point.source,
                     baskets=group.baskets,
+                    service_seconds=service_seconds(baskets=group.baskets),
                     eta=seconds_at(delivery_date, eta),
                 )
                 planned.extend(
@@ -488,10 +494,10 @@ def _plan_build(
         for od_id, order in orders_by_id.items():
             if od_id in placed:
                 continue
-            reason, detail = unplaced.get(
+            reason, params = unplaced.get(
                 od_id,
                 # Unreachable by construction; kept so an order is never silently dropped.
-                (PlannedOrder.Reason.NO_TIME_LEFT, _("Not placed by the solver.")),
+                (PlannedOrder.Reason.NO_TIME_LEFT, {"cause": "solver"}),
             )
             planned.append(
                 PlannedOrder(
@@ -499,7 +505,7 @@ def _plan_build(
                     order_delivery_id=od_id,
                     baskets=order.baskets,
                     reason=reason,
-                    detail=str(detail)[:255],
+                    params=params,
                 )
             )
         PlannedOrder.objects.bulk_create(planned, batch_size=1000)
@@ -509,7 +515,7 @@ def _plan_build(
 
 
 def _locked_routes_kept(
-    *, current: RoutePlan | None, inputs: PlanInputs, notes: list[str]
+    *, current: RoutePlan | None, inputs: PlanInputs, notes: list[dict]
 ) -> list[dict]:
     if current is None:
         return []
@@ -518,10 +524,7 @@ def _locked_routes_kept(
     kept = []
     for route in current.routes.filter(locked=True).select_related("bus"):
         if route.bus_id not in fleet:
-            notes.append(
-                _("Locked route of %(bus)s not kept: the bus does not work that day any more.")
-                % {"bus": route.bus}
-            )
+            notes.append(note("locked_route_dropped", bus=str(route.bus)))
             continue
         stops = []
         for stop in route.stops.order_by("sequence").prefetch_related("orders"):
@@ -570,6 +573,7 @@ def _locked_routes_write(*, plan: RoutePlan, kept: list[dict], planned: list) ->
                 longitude=stop.longitude,
                 location_source=stop.location_source,
                 baskets=sum(baskets[o] for o in entry["orders"]),
+                service_seconds=service_seconds(baskets=sum(baskets[o] for o in entry["orders"])),
             )
             planned.extend(
                 PlannedOrder(plan=plan, order_delivery_id=o, stop=new, baskets=baskets[o])
