@@ -8,10 +8,14 @@ Run: `.venv/bin/python bench/bench_routes.py` (needs PostgreSQL). Environment:
 
 Each date: N orders, each to its own address (so N stops) in Paris and the inner suburbs (75,
 92, 93, 94; offline geocoder: commune point spread by a hash of the address), demand 1–6 baskets,
-buses of 100 baskets working 09:00–18:00 from Rungis (fleet = 110 % of the demand), 3 minutes per
-stop (the middle of the 2–4 min asked: the model has one service time). Prints, per size: plan
-time end to end and solver time, total distance, buses used, orders not placed, peak RSS, and
-the ratio of the distance to the reference run's (PyVRP alone on the same stops).
+buses of 100 baskets working 09:00–18:00 from Rungis (fleet = 110 % of the demand), 2 to 4
+minutes per stop: the planner's own service time, ROUTING_SERVICE_MINUTES = 2 for the first
+basket + 0.4 min for each other one, so the drawn demand of 1–6 baskets draws the time at each
+stop (2.0, 2.4 … 4.0 min). Prints, per size: plan time end to end and solver time, total
+distance, buses used, orders not placed, peak RSS, and the ratio of the distance to the
+reference run's (PyVRP alone on the same stops, same service times, same fleet).
+
+Quick check at tiny sizes: BENCH_SIZES=50 BENCH_PLAN_SECONDS=1 BENCH_REFERENCE_SECONDS=2.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ def main() -> None:
         from delivery.routing.solver import StopIn, VehicleIn, routes_solve
         from delivery.services.districts import districts_load
 
-        settings.ROUTING_SERVICE_MINUTES = 3
+        settings.ROUTING_SERVICE_MINUTES = 2
+        settings.ROUTING_SERVICE_EXTRA_BASKET_MINUTES = 0.4
         districts_load()
         districts = list(District.objects.filter(department__in=["75", "92", "93", "94"]))
         country, _ = Country.objects.get_or_create(
@@ -68,7 +73,10 @@ def main() -> None:
         )
         rng = random.Random(SEED)
         print(f"machine: {machine()}")
-        print(f"communes: {len(districts)}; depot Rungis; buses of 100, 09:00-18:00; 3 min/stop")
+        print(
+            f"communes: {len(districts)}; depot Rungis; buses of 100, 09:00-18:00; "
+            "2-4 min per stop (2 + 0.4 per basket after the first)"
+        )
         number = 100_000
         for index, (size, seconds) in enumerate(zip(SIZES, PLAN_SECONDS, strict=False)):
             day = DAY0 + timedelta(weeks=index)
@@ -137,10 +145,15 @@ def main() -> None:
             plan = run.plan
             unplaced = PlannedOrder.objects.filter(plan=plan, stop__isnull=True).count()
             used = plan.routes.count()
+            service = list(
+                RouteStop.objects.filter(route__plan=plan).values_list("service_seconds", flat=True)
+            )
             line = (
                 f"{size} stops ({sum(demands)} baskets, {fleet} buses): planned in {elapsed:.1f}s "
                 f"end to end (solver {plan.solve_seconds:.1f}s of {seconds:.0f}s), "
                 f"{plan.total_distance_m / 1000:.1f} km, {used} buses used, {unplaced} not placed, "
+                f"service {min(service, default=0) / 60:.1f}-{max(service, default=0) / 60:.1f}"
+                f" min per stop (mean {sum(service) / max(1, len(service)) / 60:.2f}), "
                 f"peak RSS {peak_rss_mb():.0f} MB"
             )
             if REFERENCE_SECONDS > 0:
@@ -150,7 +163,7 @@ def main() -> None:
                         latitude=float(s.latitude),
                         longitude=float(s.longitude),
                         demand=s.baskets,
-                        service_s=180,
+                        service_s=s.service_seconds,
                     )
                     for s in RouteStop.objects.filter(route__plan=plan)
                 ]
