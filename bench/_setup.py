@@ -15,7 +15,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "essentiels.settings.test")
 
 @contextmanager
 def bench_database():
-    """Create ``<db>_bench`` with every migration applied, yield, and drop it."""
+    """Create ``<db>_bench_<script>`` with every migration applied, yield, and drop it."""
     import django
 
     django.setup()
@@ -24,8 +24,10 @@ def bench_database():
 
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
-    # Its own database, so a benchmark never collides with a test run's test_<db>.
-    connection.settings_dict["TEST"]["NAME"] = f"{old_name}_bench"
+    # Its own database, so a benchmark never collides with a test run's test_<db>, nor with
+    # another benchmark running at the same time (each is dropped at the end).
+    script = Path(sys.argv[0]).stem.removeprefix("bench_") or "bench"
+    connection.settings_dict["TEST"]["NAME"] = f"{old_name}_bench_{script}"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         yield
