@@ -182,6 +182,7 @@ def subscriptions_create_from_order(
     now = now or timezone.now()
     lines = [line for line in order.lines.order_by("pk") if line_is_weekly(line)]
     if not lines:
+        _supply_reserve(order=order, subscriptions=[], now=now)  # [Supply]: one-off baskets
         return []
     if order.user_id is None:
         raise SubscribeError(_("A weekly basket needs an account: please sign in."))
@@ -227,7 +228,21 @@ def subscriptions_create_from_order(
             )
             existing[variant.pk] = subscription
         created.append(subscription)
+    _supply_reserve(order=order, subscriptions=created, now=now)
     return created
+
+
+def _supply_reserve(
+    *, order: Order, subscriptions: list[BasketSubscription], now: datetime
+) -> None:
+    # [Supply] the order's baskets (and a new subscription's coming weeks) are reserved in this
+    # transaction, or the order is refused: supply.services.sales.
+    from supply.services.sales import SupplyRefused, order_supply_reserve
+
+    try:
+        order_supply_reserve(order=order, subscriptions=subscriptions, now=now)
+    except SupplyRefused as exc:
+        raise SubscribeError(exc.message) from exc
 
 
 # --- the confirmation email ----------------------------------------------------------------

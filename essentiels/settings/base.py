@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "baskets",
     "delivery",
     "payments",
+    "supply",
 ]
 
 SITE_ID = 1
@@ -233,3 +234,12 @@ ROUTING_SERVICE_MINUTES = env.float("ROUTING_SERVICE_MINUTES", default=3.0)
 # Solver (PyVRP) time limit per planning run, in seconds, and its random seed (reproducible).
 ROUTING_SOLVER_SECONDS = env.float("ROUTING_SOLVER_SECONDS", default=20.0)
 ROUTING_SOLVER_SEED = env.int("ROUTING_SOLVER_SEED", default=1)
+
+# --- Supply (supply/: forecast, committed supply, reservations, caps) --------------------------
+# Weeks the demand forecast covers, the current one first (whole Monday–Sunday weeks).
+SUPPLY_FORECAST_WEEKS = env.int("SUPPLY_FORECAST_WEEKS", default=4)
+# After a change (subscription, order, composition, commitment), wait this long before
+# refreshing the forecast, so a burst of changes costs one refresh.
+SUPPLY_REFRESH_DEBOUNCE_SECONDS = env.int("SUPPLY_REFRESH_DEBOUNCE_SECONDS", default=60)
+# Refuse at checkout a sale (or a new subscription) that a coming week cannot supply.
+SUPPLY_PROTECT_SALES = env.bool("SUPPLY_PROTECT_SALES", default=True)

@@ -87,3 +87,11 @@ CELERY_BEAT_SCHEDULE["subscriptions-basket-change-notices"] = {
     "task": "baskets.tasks.variant_change_notices_sweep_task",
     "schedule": crontab(minute=0),
 }
+
+# Supply: every night at 02:45 Paris time, recompute the demand forecast of the coming weeks,
+# the reservations it implies and the baskets capped for new subscribers (changes during the
+# day schedule a debounced refresh too).
+CELERY_BEAT_SCHEDULE["supply-forecast-refresh"] = {
+    "task": "supply.tasks.supply_forecast_refresh_task",
+    "schedule": crontab(hour=2, minute=45),
+}
