@@ -229,3 +229,86 @@ def test_reasons_not_placed_show_in_the_language_of_the_page(ops_client):
     # then each says why in its own language
     assert "9 baskets to deliver, 4 places in the day&#x27;s buses." in english
     assert "9 paniers à livrer, 4 places dans les bus du jour." in french
+
+
+SCREENS = [
+    "admin:delivery_depot_changelist",
+    "admin:delivery_bus_changelist",
+    "admin:delivery_bus_add",
+    "admin:delivery_routeplan_changelist",
+    "admin:delivery_planrun_changelist",
+    "admin:delivery_manifestexport_changelist",
+]
+EXPORTS = [
+    (kind, fmt)
+    for kind in ("route_sheet", "loading_list", "picking_list")
+    for fmt in ("csv", "xlsx", "pdf")
+]
+
+
+def every_get(planned) -> list[str]:
+    bus = planned.routes.first().bus
+    return [
+        *(reverse(name) for name in SCREENS),
+        date_url(),
+        reverse("admin:delivery_routeplan_date_pick") + "?day=2031-03-04",
+        *(manifest_url(kind, fmt) for kind, fmt in EXPORTS),
+        *(manifest_url(kind, fmt, bus=bus.pk) for kind, fmt in EXPORTS),
+    ]
+
+
+def every_post(planned) -> list[tuple[str, dict]]:
+    route, other = planned.routes.order_by("pk")[:2]
+    return [
+        (reverse("admin:delivery_routeplan_replan", args=["2031-03-04"]), {}),
+        (
+            reverse("admin:delivery_routeplan_move", args=[route.stops.first().pk]),
+            {"to_route": other.pk},
+        ),
+        (reverse("admin:delivery_routeplan_lock", args=[route.pk]), {"locked": "1"}),
+    ]
+
+
+def test_back_office_staff_are_refused_every_routes_screen_and_export(staff_client, planned):
+    # given a plan; when staff outside Ops try every page, export and action
+    refused = [url for url in every_get(planned) if staff_client.get(url).status_code != 403]
+    refused += [
+        u for u, data in every_post(planned) if staff_client.post(u, data).status_code != 403
+    ]
+    # then each is 403 and nothing was exported, queued, moved or locked
+    assert refused == []
+    assert not ManifestExport.objects.exists()
+    assert not PlanRun.objects.exclude(status=PlanRun.Status.DONE).exists()
+    assert not planned.moves.exists()
+    assert not planned.routes.filter(locked=True).exists()
+
+
+@pytest.mark.parametrize("who", ["ops", "superuser"])
+def test_ops_and_superusers_open_every_routes_screen_and_export(client, planned, who):
+    user = UserFactory(is_staff=True, is_superuser=who == "superuser")
+    if who == "ops":
+        user.groups.add(Group.objects.get(name="Ops"))
+    client.force_login(user)
+    pick = reverse("admin:delivery_routeplan_date_pick") + "?day=2031-03-04"
+    codes = {url: client.get(url).status_code for url in every_get(planned) if url != pick}
+    assert {url: code for url, code in codes.items() if code != 200} == {}
+    assert client.get(pick)["Location"] == date_url()
+    assert ManifestExport.objects.filter(user=user).count() == 2 * len(EXPORTS)
+
+
+def test_hostile_text_is_literal_in_the_pdf(ops_client, planned):
+    # PDF text is drawn, never evaluated: it shows the name as typed, without the quote that
+    # CSV and XLSX cells get
+    import base64
+    import re
+    import zlib
+
+    response = ops_client.get(manifest_url("route_sheet", "pdf"))
+    pdf = b"".join(response.streaming_content)
+    # reportlab's page streams: /Filter [ /ASCII85Decode /FlateDecode ]
+    streams = re.findall(rb"stream\r?\n(.*?)~>\s*endstream", pdf, flags=re.S)
+    text = b"".join(zlib.decompress(base64.a85decode(s)) for s in streams)
+    assert text
+    assert rb"(=HYPERLINK\(" in text
+    assert rb"(@SUM\(1\)" in text
+    assert rb"('=HYPERLINK" not in text
