@@ -27,6 +27,11 @@ BACK_OFFICE_PERMISSIONS: Grants = [
     ("catalogue", "category", ("view",)),
     ("partner", "stockrecord", ("add", "change", "view")),
     ("partner", "partner", ("view",)),
+    # [Supply] buyers enter committed supply, cap baskets, declare substitutions.
+    ("supply", "supplycommitment", ("add", "change", "delete", "view")),
+    ("supply", "variantsupplycap", ("add", "change", "view")),
+    ("supply", "componentsubstitution", ("add", "change", "delete", "view")),
+    ("supply", "supplywaitlistentry", ("view",)),
 ]
 
 # Customer care reads a shopper's subscriptions, their renewals, skipped weeks, emails, orders
