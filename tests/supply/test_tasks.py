@@ -1,0 +1,41 @@
+"""The refresh is scheduled once per burst of changes, after commit, and runs end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+from supply import tasks
+from supply.models import ForecastRun
+from tests.baskets.conftest import make_grocery, make_variant
+from tests.baskets.subscription_factories import subscription_create
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_burst_of_changes_schedules_one_refresh_after_commit(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr(
+        tasks.supply_forecast_refresh_task, "apply_async", lambda **kw: sent.append(kw)
+    )
+    variant = make_variant(components={make_grocery(): 1})
+    # given three subscriptions written in one transaction
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        for _ in range(3):
+            subscription_create(variant=variant)
+    # then nothing is enqueued before the commit
+    assert sent == []
+    for callback in callbacks:
+        callback()
+    # and one refresh after it, debounced
+    assert sent == [{"countdown": 60}]
+
+
+def test_refresh_task_runs_the_forecast_and_clears_the_debounce():
+    from django.core.cache import cache
+
+    cache.set(tasks.REFRESH_SCHEDULED_KEY, 1)
+    tasks.supply_forecast_refresh_task.run()
+    assert ForecastRun.objects.count() == 1
+    assert cache.get(tasks.REFRESH_SCHEDULED_KEY) is None
