@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 from django.db.models import Count
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from delivery.models import OrderDelivery
 from delivery.routing.models import Bus, PlannedOrder, PlanRun, Route, RoutePlan, RouteStop
@@ -353,3 +356,51 @@ def test_time_at_a_stop_grows_with_its_baskets_and_etas_follow_it(district, depo
     again = [stop.eta for stop in route.stops.order_by("sequence")]
     assert [abs((a - b).total_seconds()) for a, b in zip(etas, again, strict=True)] <= [2, 2]
     assert abs((route.returns_at - returns_at).total_seconds()) <= 3
+
+
+@pytest.mark.slow
+@hypothesis_settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    baskets=st.lists(st.integers(1, 7), min_size=0, max_size=8),
+    fleet=st.lists(
+        st.tuples(st.integers(0, 9), st.integers(0, 8), st.booleans()), min_size=0, max_size=3
+    ),
+    no_address=st.sets(st.integers(0, 7), max_size=2),
+)
+def test_any_date_plans_every_order_once_within_capacity_and_shifts(
+    district, depot, baskets, fleet, no_address
+):
+    # given random orders (some without an address) and a random fleet: capacities from 0,
+    # shifts from 0 to 8 hours, some buses not working that day; each example rolled back
+    from datetime import time as clock
+
+    from django.db import transaction
+
+    with transaction.atomic():
+        for capacity, hours, works in fleet:
+            bus = BusFactory(
+                depot=depot,
+                weekdays=[TUESDAY.weekday()] if works else [0],
+                shift_start=clock(9),
+                shift_end=clock(min(23, 9 + hours), 0 if hours else 1),
+            )
+            Bus.objects.filter(pk=bus.pk).update(capacity=capacity)
+        for n, count in enumerate(baskets):
+            order = order_at(district, day=TUESDAY, line1=f"{n % 5 + 1} rue Watt", baskets=count)
+            if n in no_address:
+                order.order.shipping_address = None
+                order.order.save()
+        # when the date is planned
+        run = route_plan(delivery_date=TUESDAY, seconds=0.05)
+        # then every booked order is exactly once in the plan, placed or with a known reason
+        assert run.status == PlanRun.Status.DONE
+        assert_plan_consistent(run.plan)
+        reasons = set(PlannedOrder.objects.filter(plan=run.plan).values_list("reason", flat=True))
+        assert reasons <= {"", *PlannedOrder.Reason.values}
+        unplaced = PlannedOrder.objects.filter(plan=run.plan, stop__isnull=True)
+        assert all(p.detail_text for p in unplaced)
+        transaction.set_rollback(True)
