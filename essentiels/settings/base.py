@@ -215,9 +215,7 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 # Geocoder class (dotted path). The offline default places an address at its district's commune
 # point spread by a hash of the address (approximate, no network); production may use the
 # national address API: "delivery.routing.geocoding.AddressApiGeocoder".
-ROUTING_GEOCODER = env.str(
-    "ROUTING_GEOCODER", default="delivery.routing.geocoding.OfflineGeocoder"
-)
+ROUTING_GEOCODER = env.str("ROUTING_GEOCODER", default="delivery.routing.geocoding.OfflineGeocoder")
 # Radius (m) of the offline spread around the commune point.
 ROUTING_OFFLINE_SPREAD_METRES = env.float("ROUTING_OFFLINE_SPREAD_METRES", default=700.0)
 GEOCODER_API_URL = env.str("GEOCODER_API_URL", default="https://api-adresse.data.gouv.fr/search/")
@@ -230,7 +228,10 @@ GEOCODER_MAX_DISTANCE_METRES = env.float("GEOCODER_MAX_DISTANCE_METRES", default
 # speed. Minutes spent at each stop (parking, stairs, hand-over).
 ROUTING_SPEED_KMH = env.float("ROUTING_SPEED_KMH", default=25.0)
 ROUTING_DETOUR_FACTOR = env.float("ROUTING_DETOUR_FACTOR", default=1.3)
-ROUTING_SERVICE_MINUTES = env.float("ROUTING_SERVICE_MINUTES", default=3.0)
+ROUTING_SERVICE_MINUTES = env.float("ROUTING_SERVICE_MINUTES", default=2.0)
+ROUTING_SERVICE_EXTRA_BASKET_MINUTES = env.float(
+    "ROUTING_SERVICE_EXTRA_BASKET_MINUTES", default=0.4
+)
 # Solver (PyVRP) time limit per planning run, in seconds, and its random seed (reproducible).
 ROUTING_SOLVER_SECONDS = env.float("ROUTING_SOLVER_SECONDS", default=20.0)
 ROUTING_SOLVER_SEED = env.int("ROUTING_SOLVER_SEED", default=1)

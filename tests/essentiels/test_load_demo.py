@@ -114,3 +114,16 @@ def test_the_demo_ships_to_france():
     assert list(
         Country.objects.filter(is_shipping_country=True).values_list("iso_3166_1_a2", flat=True)
     ) == ["FR"]
+
+
+@pytest.mark.django_db
+def test_the_demo_fleet_lets_a_date_be_planned():
+    from delivery.routing.models import Bus, Depot
+
+    call_command("load_demo", verbosity=0)
+    call_command("load_demo", verbosity=0)
+    # one depot and four buses of 100 baskets working Monday to Friday, created once
+    assert list(Depot.objects.values_list("name", flat=True)) == ["Rungis"]
+    buses = list(Bus.objects.order_by("name"))
+    assert [b.capacity for b in buses] == [100, 100, 100, 100]
+    assert all(b.weekdays == [0, 1, 2, 3, 4] and b.is_active for b in buses)

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from essentiels.demo.assortment import assortment_load
 from essentiels.demo.baskets import baskets_load_demo
 from essentiels.demo.districts import districts_load_demo
+from essentiels.demo.fleet import fleet_load_demo
 
 DEMO_ADMIN_EMAIL = "admin@essentiels.localhost"
 DEMO_ADMIN_PASSWORD = "essentiels-demo"  # noqa: S105 — printed to the developer, DEBUG only
@@ -37,6 +38,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Districts: {districts.districts} loaded, {districts.opened} open for the demo."
         )
+        buses = fleet_load_demo()
+        self.stdout.write(f"Fleet: the Rungis depot and {buses} buses.")
         if admin:
             self._demo_admin()
 
