@@ -1,13 +1,15 @@
-"""Changes that move the forecast schedule a (debounced) refresh once their transaction commits."""
+"""Changes that move the forecast schedule a (debounced) refresh once their transaction commits;
+a cancelled subscription or a released order also gives its reserved supply back at once, in
+its own transaction (``supply.services.release``)."""
 
 from __future__ import annotations
 
 import logging
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
-from baskets.models import BasketComponent, BasketSubscription, SubscriptionSkip
+from baskets.models import BasketComponent, BasketSubscription, SubscriptionSkip, SubscriptionStatus
 from delivery.models import ClosedDate, OrderDelivery
 from supply.models import ComponentSubstitution, SupplyCommitment
 
@@ -42,3 +44,65 @@ for _model in (
     post_delete.connect(
         _changed, sender=_model, dispatch_uid=f"supply.refresh.del.{_model.__name__}"
     )
+
+
+# --- freeing reservations at once -------------------------------------------------------------
+
+
+def _subscription_before_save(sender, instance, raw=False, **kwargs) -> None:
+    # Only a save that turns the subscription cancelled frees anything; the state before the
+    # change (pause, skips) says which deliveries were counted.
+    if raw or instance.pk is None or instance.status != SubscriptionStatus.CANCELLED:
+        return
+    before = BasketSubscription.objects.filter(pk=instance.pk).select_related("district").first()
+    if before is None or before.status == SubscriptionStatus.CANCELLED:
+        return
+    from supply.services.release import subscription_release_dates
+
+    instance._supply_release = (
+        before.variant_id,
+        before.quantity,
+        subscription_release_dates(subscription=before),
+    )
+
+
+def _subscription_saved(sender, instance, raw=False, **kwargs) -> None:
+    release = instance.__dict__.pop("_supply_release", None)
+    if raw or release is None:
+        return
+    from supply.services.release import subscription_supply_release
+
+    variant_id, quantity, dates = release
+    try:
+        subscription_supply_release(variant_id=variant_id, quantity=quantity, dates=dates)
+    except Exception:  # noqa: BLE001 — a cancellation must not fail for it; the refresh frees it
+        logger.exception("could not free the supply of subscription %s", instance.pk)
+
+
+def _delivery_before_save(sender, instance, raw=False, **kwargs) -> None:
+    if raw or instance.pk is None or instance.status != OrderDelivery.Status.RELEASED:
+        return
+    before = OrderDelivery.objects.filter(pk=instance.pk).values_list("status", flat=True).first()
+    if before == OrderDelivery.Status.BOOKED:
+        instance._supply_release = True
+
+
+def _delivery_saved(sender, instance, raw=False, **kwargs) -> None:
+    if raw or not instance.__dict__.pop("_supply_release", False):
+        return
+    from supply.services.release import order_supply_release
+
+    try:
+        order_supply_release(order_id=instance.order_id, delivery_date=instance.delivery_date)
+    except Exception:  # noqa: BLE001 — a cancellation must not fail for it; the refresh frees it
+        logger.exception("could not free the supply of order %s", instance.order_id)
+
+
+pre_save.connect(
+    _subscription_before_save, sender=BasketSubscription, dispatch_uid="supply.release.sub.pre"
+)
+post_save.connect(
+    _subscription_saved, sender=BasketSubscription, dispatch_uid="supply.release.sub.post"
+)
+pre_save.connect(_delivery_before_save, sender=OrderDelivery, dispatch_uid="supply.release.od.pre")
+post_save.connect(_delivery_saved, sender=OrderDelivery, dispatch_uid="supply.release.od.post")

@@ -1,9 +1,11 @@
 """Closing a basket to new subscribers when its supply cannot follow.
 
 Automatic (from the forecast, on every refresh): a variant is capped when one of its components,
-in some week of the horizon, has less room left than one more basket needs — so the next
-subscriber would make an existing one short. Manual: staff set ``max_subscriptions``.
-Existing subscribers are never touched: a cap only refuses *new* subscriptions.
+in some week a new subscriber could still be delivered in (from the first week whose cutoff has
+not passed: weeks already fixed take no new sale), has less room left than one more basket
+needs — so the next subscriber would make an existing one short. Manual: staff set
+``max_subscriptions``. Existing subscribers are never touched: a cap only refuses *new*
+subscriptions.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.utils.translation import gettext as _
 from baskets.models import BasketComponent, BasketSubscription, BasketVariant, SubscriptionStatus
 from supply.models import VariantSupplyCap
 from supply.services.reservations import components_coverage
+from supply.services.weeks import first_orderable_week_index, supply_weeks
 
 
 @transaction.atomic
@@ -28,9 +31,13 @@ def variant_caps_refresh(*, now: datetime | None = None) -> int:
         "variant_id", "product_id", "quantity", "product__title"
     ):
         compositions[variant_id].append((product_id, quantity, title))
+    weeks_ahead = supply_weeks(now=now)
     coverage = components_coverage(
-        product_ids={p for parts in compositions.values() for p, _q, _t in parts}, now=now
+        product_ids={p for parts in compositions.values() for p, _q, _t in parts},
+        now=now,
+        weeks=weeks_ahead,
     )
+    first = first_orderable_week_index(weeks=weeks_ahead, now=now)
     existing = {cap.variant_id: cap for cap in VariantSupplyCap.objects.select_for_update()}
     to_create, to_update = [], []
     capped = 0
@@ -39,7 +46,7 @@ def variant_caps_refresh(*, now: datetime | None = None) -> int:
         for product_id, quantity, title in compositions.get(variant_id, []):
             weeks = coverage[product_id]
             for index, week in enumerate(weeks.weeks):
-                if weeks.room(index) < quantity:
+                if index >= first and weeks.room(index) < quantity:
                     reasons.append(
                         {
                             "product_id": product_id,

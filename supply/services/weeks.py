@@ -26,3 +26,29 @@ def supply_horizon(*, now: datetime | None = None, weeks: int | None = None) -> 
     weeks, so a week's reservation total is never a partial sum)."""
     mondays = supply_weeks(now=now, weeks=weeks)
     return local_today(now=now) + timedelta(days=1), mondays[-1] + timedelta(days=6)
+
+
+def first_orderable_date(*, now: datetime | None = None) -> date:
+    """The earliest day a sale made now can still be delivered on: a weekday some open
+    district is delivered on (any day when none is set), whose cutoff has not passed. The
+    first week a *new* sale can touch is this day's."""
+    from django.utils import timezone
+
+    from delivery.calendar import delivery_cutoff
+    from delivery.models import District
+
+    now = now or timezone.now()
+    weekdays = set(
+        District.objects.open().filter(weekday__isnull=False).values_list("weekday", flat=True)
+    ) or set(range(7))
+    day = local_today(now=now)
+    while day.weekday() not in weekdays or now >= delivery_cutoff(day=day):
+        day += timedelta(days=1)
+    return day
+
+
+def first_orderable_week_index(*, weeks: list[date], now: datetime | None = None) -> int:
+    """Index in ``weeks`` of the first week a new sale can still be delivered in (``len(weeks)``
+    when the whole horizon is already fixed)."""
+    first = week_of(first_orderable_date(now=now))
+    return next((index for index, week in enumerate(weeks) if week >= first), len(weeks))
