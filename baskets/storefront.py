@@ -349,3 +349,24 @@ def basket_page(*, product_id: int, persons: int | None = None) -> BasketPage | 
         components=components,
         requested_persons_missing=missing,
     )
+
+
+def basket_supply_status(*, request, page: BasketPage):
+    """[Supply] Whether the selected size can be supplied for the shopper's next delivery (their
+    checked district's, else the first any district can get), and for a new subscription: see
+    ``supply.selectors.variant_supply_status`` (three queries, five with a district)."""
+    from delivery.models import District
+    from delivery.shipping import SESSION_DISTRICT_KEY
+    from supply.selectors import variant_supply_status
+
+    district_id = request.session.get(SESSION_DISTRICT_KEY)
+    district = (
+        District.objects.open().filter(pk=district_id, weekday__isnull=False).first()
+        if district_id
+        else None
+    )
+    return variant_supply_status(
+        variant_id=page.selected.variant_id,
+        components=[(line.product_id, line.quantity, line.title) for line in page.components],
+        district=district,
+    )

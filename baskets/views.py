@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from baskets.forms import BasketFilterForm, HouseholdSizeForm
 from baskets.storefront import (
     basket_page,
+    basket_supply_status,
     baskets_for_sale,
     household_sizes_on_sale,
     themes_on_sale,
@@ -72,5 +73,10 @@ def basket_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(
         request,
         "baskets/basket_detail.html",
-        {"page": page, "notices": notices, "purchase_info": purchase_info},
+        {
+            "page": page,
+            "notices": notices,
+            "purchase_info": purchase_info,
+            "supply": basket_supply_status(request=request, page=page),
+        },
     )

@@ -542,3 +542,105 @@ def test_the_demo_baskets_can_be_found_by_diet_and_household_size(client):
     assert html.count('<th scope="row" class="composition-product">') >= 40
     assert "<td>500 g</td>" in html  # Spaghetti n°5, 500 g
     assert "Halal" in page_text(response)
+
+
+# --- [Supply] a size that cannot be supplied is not sold for that date ---
+
+
+def _supply_basket(*, rice_stock: int, committed: dict | None = None, subscribers: int = 0):
+    """A basket of 2 rice (size 2) with ``rice_stock`` in the warehouse, per-week commitments
+    and ``subscribers`` weekly subscribers of 1 basket in Paris 13e (Tuesdays), forecast run."""
+    from supply.services.forecast import supply_forecast_refresh
+    from tests.baskets.conftest import make_grocery, make_variant
+    from tests.baskets.subscription_factories import BEFORE_CUTOFF, subscription_create
+    from tests.delivery.factories import paris_13e
+    from tests.supply.factories import commitment_set, stock_set
+
+    rice = make_grocery("Riz rond")
+    stock_set(rice, rice_stock)
+    for day, units in (committed or {}).items():
+        commitment_set(rice, day, units)
+    variant = make_variant(components={rice: 2})
+    district = paris_13e()
+    for _ in range(subscribers):
+        subscription_create(variant=variant, district=district)
+    supply_forecast_refresh(now=BEFORE_CUTOFF)
+    return variant, district
+
+
+def _basket_page(client, variant, district=None):
+    from delivery.shipping import SESSION_DISTRICT_KEY
+
+    if district is not None:
+        session = client.session
+        session[SESSION_DISTRICT_KEY] = district.pk
+        session.save()
+    return client.get(basket_url(variant.themed_basket, f"persons={variant.persons}"))
+
+
+def test_a_size_short_for_the_next_delivery_offers_the_next_servable_date_or_the_waitlist(client):
+    from datetime import date
+
+    import time_machine
+
+    from tests.baskets.subscription_factories import BEFORE_CUTOFF
+
+    with time_machine.travel(BEFORE_CUTOFF, tick=False):
+        # given nothing in stock for the week of 7 December, 10 rice committed from the 14th
+        variant, district = _supply_basket(
+            rice_stock=0, committed={date(2026, 12, 14): 10, date(2026, 12, 21): 10}
+        )
+        # when a shopper of Paris 13e (Tuesdays) opens the basket
+        response = _basket_page(client, variant, district)
+        text = page_text(response)
+        html = response.content.decode()
+        # then it is not sold for Tuesday 8 December: no add-to-cart form
+        assert response.status_code == 200
+        assert "basket-add-form" not in html
+        assert "Non disponible pour la livraison du mardi 8 décembre" in text
+        assert "« Riz rond »" in text
+        # and the next delivery that can be served is offered, with when orders open for it
+        assert "mardi 15 décembre" in text
+        assert "dimanche 6 décembre, 12:00" in text
+        # and the basket's waiting list
+        assert f"/approvisionnement/liste-attente/{variant.pk}/" in html
+        # when no postcode was checked, the page speaks in weeks
+        from django.test import Client
+
+        anonymous = page_text(_basket_page(Client(), variant))
+        assert "semaine du 7 décembre" in anonymous
+
+
+def test_a_capped_size_is_sold_just_once_and_offers_the_waitlist_for_weekly(client):
+    from datetime import date
+
+    import time_machine
+
+    from supply.models import VariantSupplyCap
+    from tests.baskets.subscription_factories import BEFORE_CUTOFF
+
+    with time_machine.travel(BEFORE_CUTOFF, tick=False):
+        # given 3 rice in stock, nothing committed: the 8th can take one basket, later weeks none
+        variant, district = _supply_basket(rice_stock=3)
+        response = _basket_page(client, variant, district)
+        html = response.content.decode()
+        # then « Just once » is on sale for the 8th, « Every week » is closed with the reason
+        assert "basket-add-form" in html
+        assert re.search(r'id="basket-frequency-weekly" value="weekly" disabled', html)
+        assert re.search(r'id="basket-frequency-once" value="once" checked', html)
+        assert "nouveaux abonnés" in page_text(response)
+        assert "« Riz rond » pour la semaine du 14 décembre 2026" in page_text(response)
+        assert f"/approvisionnement/liste-attente/{variant.pk}/" in html
+        # given plenty committed every week, it is open to subscribers again
+        from tests.supply.factories import commitment_set
+
+        rice = variant.components.get().product
+        for week in (date(2026, 12, 7), date(2026, 12, 14), date(2026, 12, 21)):
+            commitment_set(rice, week, 50)
+        VariantSupplyCap.objects.filter(variant=variant).update(auto_capped=False)
+        html = _basket_page(client, variant, district).content.decode()
+        assert re.search(r'id="basket-frequency-weekly" value="weekly" checked', html)
+        # and a manual cap by staff closes it again
+        VariantSupplyCap.objects.filter(variant=variant).update(max_subscriptions=0)
+        html = _basket_page(client, variant, district).content.decode()
+        assert re.search(r'id="basket-frequency-weekly" value="weekly" disabled', html)

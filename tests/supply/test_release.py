@@ -26,9 +26,7 @@ WEEKS = [date(2026, 12, 7), date(2026, 12, 14), date(2026, 12, 21)]
 
 
 def reserved(product) -> list[int]:
-    rows = dict(
-        SupplyReservation.objects.filter(product=product).values_list("week", "reserved")
-    )
+    rows = dict(SupplyReservation.objects.filter(product=product).values_list("week", "reserved"))
     return [rows.get(week, 0) for week in WEEKS]
 
 
