@@ -15,11 +15,12 @@ from django.utils.translation import gettext as _
 
 from supply.models import (
     ComponentSubstitution,
+    PickingTotals,
     SupplyCommitment,
     SupplyWaitlistEntry,
     VariantSupplyCap,
 )
-from supply.selectors import forecast_last_run, supply_overview
+from supply.selectors import forecast_last_run, picking_dates, picking_totals, supply_overview
 from supply.services.substitutions import SubstitutionError, substitution_problems
 from supply.services.weeks import week_of
 
@@ -189,3 +190,139 @@ class SupplyWaitlistEntryAdmin(admin.ModelAdmin):
     list_display = ["variant", "email", "created_at"]
     list_filter = ["variant"]
     search_fields = ["email"]
+
+
+# --- ops: warehouse picking totals per delivery date --------------------------------------------
+
+# Ops already export the date's manifests (delivery.routing); the same permission opens this.
+PICKING_PERMISSIONS = ("delivery.export_manifest_routeplan", "supply.view_supplycommitment")
+
+
+@admin.register(PickingTotals)
+class PickingTotalsAdmin(admin.ModelAdmin):
+    """One page, no rows to edit: per delivery date, every component to pick (placed orders and
+    subscriptions still to renew, substitutions applied), exported with the manifests' writers
+    (formula-safe CSV, XLSX, PDF). Per bus, the routes' picking lists say the same once planned."""
+
+    def _allowed(self, request: HttpRequest) -> bool:
+        return any(request.user.has_perm(perm) for perm in PICKING_PERMISSIONS)
+
+    def has_module_permission(self, request):
+        return self._allowed(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<str:day>.<str:fmt>",
+                wrap(self.export_view),
+                name="supply_pickingtotals_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    @staticmethod
+    def _day(value: str | None):
+        from datetime import date
+
+        try:
+            return date.fromisoformat(value or "")
+        except ValueError:
+            return None
+
+    def changelist_view(self, request, extra_context=None):
+        from delivery.routing.models import RoutePlan
+
+        if not self._allowed(request):
+            raise PermissionDenied
+        dates = picking_dates()
+        asked = request.GET.get("date")
+        day = self._day(asked)
+        if asked and day is None:
+            messages.error(
+                request, _("“%(value)s” is not a date (expected YYYY-MM-DD).") % {"value": asked}
+            )
+        if day is None and dates:
+            day = dates[0][0]
+        rows = picking_totals(delivery_date=day) if day else []
+        plan = (
+            RoutePlan.objects.filter(delivery_date=day).order_by("-version").first()
+            if day
+            else None
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Warehouse picking totals"),
+            "dates": dates,
+            "day": day,
+            "rows": rows,
+            "totals": {
+                "orders": sum(row.from_orders for row in rows),
+                "to_renew": sum(row.to_renew for row in rows),
+                "total": sum(row.total for row in rows),
+            },
+            "plan": plan,
+            "last_run": forecast_last_run(),
+        }
+        return TemplateResponse(request, "supply/admin/picking_totals.html", context)
+
+    def export_view(self, request: HttpRequest, day: str, fmt: str) -> HttpResponse:
+        from django.http import FileResponse, Http404, StreamingHttpResponse
+
+        from delivery.routing.manifests import Manifest, csv_stream, pdf_file, xlsx_file
+
+        if not self._allowed(request):
+            raise PermissionDenied
+        delivery_date = self._day(day)
+        if delivery_date is None or fmt not in ("csv", "xlsx", "pdf"):
+            raise Http404(_("Unknown export."))
+        rows = picking_totals(delivery_date=delivery_date)
+        manifest = Manifest(
+            title=_("Picking totals — %(day)s") % {"day": delivery_date.strftime("%d/%m/%Y")},
+            header=[
+                _("Product id"),
+                _("SKU"),
+                _("Product"),
+                _("Placed orders"),
+                _("Subscriptions to renew"),
+                _("Quantity"),
+            ],
+            rows=(
+                [row.product_id, row.sku, row.title, row.from_orders, row.to_renew, row.total]
+                for row in rows
+            ),
+            widths=[3, 4, 14, 4, 4, 4],
+        )
+        name = f"picking-totals-{delivery_date.isoformat()}"
+        if fmt == "csv":
+            response = StreamingHttpResponse(
+                csv_stream(manifest), content_type="text/csv; charset=utf-8"
+            )
+            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+            return response
+        if fmt == "xlsx":
+            return FileResponse(
+                xlsx_file(manifest),
+                as_attachment=True,
+                filename=f"{name}.xlsx",
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        return FileResponse(
+            pdf_file(manifest),
+            as_attachment=True,
+            filename=f"{name}.pdf",
+            content_type="application/pdf",
+        )

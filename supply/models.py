@@ -162,6 +162,15 @@ class ComponentDemand(models.Model):
         return self.from_subscriptions + self.from_orders
 
 
+class PickingTotals(ComponentDemand):
+    """The ops' screen of warehouse picking totals per delivery date (admin entry only)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("warehouse picking totals")
+        verbose_name_plural = _("warehouse picking totals")
+
+
 class VariantSupplyCap(models.Model):
     """Whether new subscriptions to a basket variant are closed, and why.
 
