@@ -12,10 +12,14 @@ def supply_forecast_refresh_task() -> int:
     # Idempotent: the refresh replaces the snapshot and re-derives reservations and caps from
     # the database; two runs are serialised by an advisory lock.
     from django.core.cache import cache
+    from django.db import connection
 
     from supply.services.forecast import supply_forecast_refresh
     from supply.services.substitutions import substitutions_apply_upcoming
 
+    if connection.vendor != "postgresql":
+        # The embedded demo (`make run`, SQLite) has no forecast: its sums are PostgreSQL SQL.
+        return 0
     # Cleared first: a change committed while this runs schedules the next refresh.
     cache.delete(REFRESH_SCHEDULED_KEY)
     # Orders placed since a substitution was declared (renewals at the cutoff) get it too.

@@ -15,3 +15,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = "cache+memory://"
+
+# The supply forecast and its reservations are PostgreSQL SQL (sums, row locks): the embedded
+# demo sells without them. The full stack (`make stack`/PostgreSQL) protects sales.
+SUPPLY_PROTECT_SALES = False
