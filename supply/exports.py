@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import tempfile
-from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from essentiels.spreadsheets import cell_safe
 from supply.selectors import SupplyWeek
-
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell_safe(value):
-    """Numbers stay numbers; text a spreadsheet would run as a formula gets a leading quote
-    (openpyxl writes any string starting with ``=`` as a formula)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | float | Decimal):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(_DANGEROUS) else text
 
 
 def supply_xlsx(*, weeks: list[SupplyWeek]) -> bytes:

@@ -29,26 +29,11 @@ from django.utils.translation import gettext as _
 from oscar.apps.order.models import Line
 
 from delivery.routing.models import PlannedOrder, Route, RoutePlan, RouteStop
+from essentiels.spreadsheets import cell_safe
 
 PARIS = ZoneInfo("Europe/Paris")
 KINDS = ("route_sheet", "loading_list", "picking_list")
 FORMATS = ("csv", "xlsx", "pdf")
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell_safe(value):
-    """A value safe for a spreadsheet cell: text that a spreadsheet would run as a formula gets
-    a leading quote; numbers stay numbers."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | float | Decimal):
-        return value
-    text = str(value)
-    if text.startswith(_DANGEROUS):
-        return "'" + text
-    return text
 
 
 @dataclass(frozen=True)
