@@ -280,9 +280,9 @@ class PickingTotalsAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "supply/admin/picking_totals.html", context)
 
     def export_view(self, request: HttpRequest, day: str, fmt: str) -> HttpResponse:
-        from django.http import FileResponse, Http404, StreamingHttpResponse
+        from django.http import Http404
 
-        from delivery.routing.manifests import Manifest, csv_stream, pdf_file, xlsx_file
+        from delivery.routing.manifests import Manifest, manifest_response
 
         if not self._allowed(request):
             raise PermissionDenied
@@ -307,22 +307,4 @@ class PickingTotalsAdmin(admin.ModelAdmin):
             widths=[3, 4, 14, 4, 4, 4],
         )
         name = f"picking-totals-{delivery_date.isoformat()}"
-        if fmt == "csv":
-            response = StreamingHttpResponse(
-                csv_stream(manifest), content_type="text/csv; charset=utf-8"
-            )
-            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-            return response
-        if fmt == "xlsx":
-            return FileResponse(
-                xlsx_file(manifest),
-                as_attachment=True,
-                filename=f"{name}.xlsx",
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-        return FileResponse(
-            pdf_file(manifest),
-            as_attachment=True,
-            filename=f"{name}.pdf",
-            content_type="application/pdf",
-        )
+        return manifest_response(manifest, name=name, fmt=fmt)

@@ -12,13 +12,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
-    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -31,14 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from delivery.calendar import local_today
 from delivery.models import Weekday
 from delivery.routing.forms import BusForm, StopMoveForm
-from delivery.routing.manifests import (
-    FORMATS,
-    KINDS,
-    csv_stream,
-    manifest_build,
-    pdf_file,
-    xlsx_file,
-)
+from delivery.routing.manifests import FORMATS, KINDS, manifest_build, manifest_response
 from delivery.routing.models import (
     Bus,
     Depot,
@@ -333,25 +324,7 @@ class RoutePlanAdmin(admin.ModelAdmin):
         name = f"{kind}-{delivery_date.isoformat()}-v{plan.version}"
         if bus_id is not None:
             name += f"-bus{bus_id}"
-        if fmt == "csv":
-            response = StreamingHttpResponse(
-                csv_stream(manifest), content_type="text/csv; charset=utf-8"
-            )
-            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-            return response
-        if fmt == "xlsx":
-            return FileResponse(
-                xlsx_file(manifest),
-                as_attachment=True,
-                filename=f"{name}.xlsx",
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-        return FileResponse(
-            pdf_file(manifest),
-            as_attachment=True,
-            filename=f"{name}.pdf",
-            content_type="application/pdf",
-        )
+        return manifest_response(manifest, name=name, fmt=fmt)
 
 
 admin.site.register(RoutePlan, RoutePlanAdmin)

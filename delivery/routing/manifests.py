@@ -317,4 +317,38 @@ def plan_baskets_total(*, plan: RoutePlan) -> int:
     return Route.objects.filter(plan=plan).aggregate(n=Sum("load"))["n"] or 0
 
 
-__all__ = ["FORMATS", "KINDS", "cell_safe", "csv_stream", "manifest_build", "pdf_file", "xlsx_file"]
+def manifest_response(manifest: Manifest, *, name: str, fmt: str):
+    """The download of a manifest: CSV streamed, XLSX and PDF from their temporary files."""
+    from django.http import FileResponse, StreamingHttpResponse
+
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            csv_stream(manifest), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    if fmt == "xlsx":
+        return FileResponse(
+            xlsx_file(manifest),
+            as_attachment=True,
+            filename=f"{name}.xlsx",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    return FileResponse(
+        pdf_file(manifest),
+        as_attachment=True,
+        filename=f"{name}.pdf",
+        content_type="application/pdf",
+    )
+
+
+__all__ = [
+    "FORMATS",
+    "KINDS",
+    "cell_safe",
+    "csv_stream",
+    "manifest_build",
+    "manifest_response",
+    "pdf_file",
+    "xlsx_file",
+]
