@@ -42,17 +42,15 @@ def _renewal(request: HttpRequest, pk: int) -> SubscriptionRenewal:
 
 
 def _stripe_context(renewal: SubscriptionRenewal) -> dict:
-    subscription = renewal.subscription
-    context = {
+    return {
         "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
         "js_url": stripe_js_url(),
         # One SetupIntent per charge attempt: a confirmed one cannot take another card.
         "setup_secret": setup_intent_create(
-            customer_id=subscription.stripe_customer_id,
+            customer_id=renewal.subscription.stripe_customer_id,
             order_number=f"{renewal.order.number}-{renewal.attempts + 1}",
         ),
     }
-    return context
 
 
 def _authentication_secret(renewal: SubscriptionRenewal) -> str:

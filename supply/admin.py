@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
+from essentiels.admin import ReadOnlyAdmin
 from supply.models import (
     ComponentSubstitution,
     PickingTotals,
@@ -199,7 +200,7 @@ PICKING_PERMISSIONS = ("delivery.export_manifest_routeplan", "supply.view_supply
 
 
 @admin.register(PickingTotals)
-class PickingTotalsAdmin(admin.ModelAdmin):
+class PickingTotalsAdmin(ReadOnlyAdmin):
     """One page, no rows to edit: per delivery date, every component to pick (placed orders and
     subscriptions still to renew, substitutions applied), exported with the manifests' writers
     (formula-safe CSV, XLSX, PDF). Per bus, the routes' picking lists say the same once planned."""
@@ -212,15 +213,6 @@ class PickingTotalsAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return self._allowed(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

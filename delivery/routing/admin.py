@@ -49,6 +49,7 @@ from delivery.routing.selectors import (
 )
 from delivery.routing.services.adjust import RouteChangeError, route_lock, route_stop_move
 from delivery.tasks import route_plan_task
+from essentiels.admin import ReadOnlyAdmin
 
 
 class BusInline(admin.TabularInline):
@@ -353,16 +354,7 @@ class PlanRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(ManifestExport)
-class ManifestExportAdmin(admin.ModelAdmin):
+class ManifestExportAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user", "delivery_date", "kind", "file_format", "bus", "plan"]
     list_filter = ["kind", "file_format"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
