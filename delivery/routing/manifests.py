@@ -128,9 +128,17 @@ def _loading_rows(plan: RoutePlan, bus_id: int | None) -> Iterator[list]:
 
 
 def _picking_rows(plan: RoutePlan, bus_id: int | None) -> Iterator[list]:
-    """Component totals: per bus, then (for the whole date) a total block."""
+    """Component totals: per bus, then (for the whole date) a total block. A component the
+    supply team substituted on this date is picked as its substitute."""
     from baskets.models import BasketComponent
+    from supply.models import ComponentSubstitution
 
+    substitutes = {
+        str(product_id): (str(substitute_id), title)
+        for product_id, substitute_id, title in ComponentSubstitution.objects.filter(
+            delivery_date=plan.delivery_date
+        ).values_list("product_id", "substitute_id", "substitute__title")
+    }
     date_totals: Counter[tuple[str, str]] = Counter()
     for route in _routes(plan, bus_id):
         totals: Counter[tuple[str, str]] = Counter()
@@ -158,7 +166,8 @@ def _picking_rows(plan: RoutePlan, bus_id: int | None) -> Iterator[list]:
                     ]
                 composition = fallback[line.product_id]
             for item in composition or []:
-                key = (str(item.get("product_id", "")), str(item.get("title", "")))
+                product_id = str(item.get("product_id", ""))
+                key = substitutes.get(product_id) or (product_id, str(item.get("title", "")))
                 totals[key] += int(item.get("quantity", 0)) * line.quantity
         for (product_id, title), quantity in sorted(totals.items(), key=lambda kv: kv[0][1]):
             yield [str(route.bus), product_id, title, quantity]

@@ -82,3 +82,21 @@ def test_staff_outside_ops_and_back_office_cannot_see_picking_totals(client):
     client.force_login(UserFactory(is_staff=True))
     assert client.get(URL).status_code == 403
     assert client.get(f"{URL}2026-12-08.csv").status_code == 403
+
+
+@time_machine.travel(BEFORE_CUTOFF, tick=False)
+def test_the_bus_picking_list_picks_the_substitute(tuesday):
+    from delivery.routing.manifests import manifest_build
+    from delivery.routing.services.planning import route_plan
+    from tests.delivery.routing_factories import BusFactory
+
+    rice, oil, semolina = tuesday
+    # given the date planned on one bus (DELIVERY is a Tuesday)
+    bus = BusFactory()
+    plan = route_plan(delivery_date=DELIVERY, seconds=0.2).plan
+    assert plan.routes.get().bus == bus
+    # when ops print the warehouse picking list of that bus
+    rows = list(manifest_build(plan=plan, kind="picking_list", bus_id=bus.pk).rows)
+    # then the placed order's 2 baskets are picked with semolina instead of rice
+    picked = {(product_id, title): quantity for _bus, product_id, title, quantity in rows}
+    assert picked == {(str(semolina.pk), "Semoule"): 4, (str(oil.pk), oil.title): 2}
