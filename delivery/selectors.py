@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -18,6 +19,10 @@ class NextDelivery:
     first_date: date
     # The first one with room for the baskets asked; None when all are full within the horizon.
     date: date | None
+    # A date with room skipped because a component of the baskets could not be supplied for
+    # it (the first such date and component), else None and "".
+    supply_short_date: date | None = None
+    supply_short_component: str = ""
 
     @property
     def is_postponed(self) -> bool:
@@ -29,9 +34,16 @@ class NextDelivery:
 
 
 def district_next_delivery(
-    *, district: District, now: datetime | None = None, quantity: int = 1
+    *,
+    district: District,
+    now: datetime | None = None,
+    quantity: int = 1,
+    supply_check: Callable[[date], str] | None = None,
 ) -> NextDelivery | None:
-    """The next delivery date with room for ``quantity`` baskets; None if no date at all."""
+    """The next delivery date with room for ``quantity`` baskets; None if no date at all.
+
+    ``supply_check`` (the supply app's, for a cart) names the component that cannot be supplied
+    on a date, or ""; such dates are skipped too."""
     days = delivery_dates_upcoming(district=district, now=now)
     if not days:
         return None
@@ -41,12 +53,31 @@ def district_next_delivery(
             "date", "capacity", "booked"
         )
     }
+    short_date, short_component = None, ""
     for day in days:
         row = rows.get(day)
         remaining = row.remaining if row is not None else district.capacity
-        if remaining >= quantity:
-            return NextDelivery(district=district, first_date=days[0], date=day)
-    return NextDelivery(district=district, first_date=days[0], date=None)
+        if remaining < quantity:
+            continue
+        component = supply_check(day) if supply_check is not None else ""
+        if component:
+            if short_date is None:
+                short_date, short_component = day, component
+            continue
+        return NextDelivery(
+            district=district,
+            first_date=days[0],
+            date=day,
+            supply_short_date=short_date,
+            supply_short_component=short_component,
+        )
+    return NextDelivery(
+        district=district,
+        first_date=days[0],
+        date=None,
+        supply_short_date=short_date,
+        supply_short_component=short_component,
+    )
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,15 @@ class FixedDayDelivery(Base):
                 "district": district.short_name,
             },
         ]
-        if next_delivery.is_postponed:
+        if next_delivery.supply_short_component:
+            parts.append(
+                _("We cannot secure enough “%(component)s” for the delivery of %(short)s.")
+                % {
+                    "component": next_delivery.supply_short_component,
+                    "short": formats.date_format(next_delivery.supply_short_date, "l j F"),
+                }
+            )
+        elif next_delivery.is_postponed:
             parts.append(
                 _("The delivery of %(full)s is full.")
                 % {"full": formats.date_format(next_delivery.first_date, "l j F")}
@@ -100,19 +108,54 @@ def shipping_methods_for(*, cart, shipping_addr=None, request=None) -> list[Base
     Without an address (the cart page) the district the shopper checked with the postcode form
     is used, else a placeholder: Oscar's cart page needs at least one method.
     """
+    # Supply (lazily imported: it builds on delivery) skips dates it cannot serve.
+    from supply.services.sales import cart_supply_check
+
     quantity = max(1, cart_baskets_count(cart))
     if shipping_addr is None:
         district_id = request.session.get(SESSION_DISTRICT_KEY) if request else None
         district = District.objects.open().filter(pk=district_id).first() if district_id else None
         if district is not None:
-            next_delivery = district_next_delivery(district=district, quantity=quantity)
+            next_delivery = district_next_delivery(
+                district=district, quantity=quantity, supply_check=cart_supply_check(cart=cart)
+            )
             if next_delivery is not None and next_delivery.date is not None:
                 return [FixedDayDelivery(next_delivery=next_delivery)]
         return [DeliveryToBeConfirmed()]
     lookup = postcode_lookup(postcode=shipping_addr.postcode, commune=shipping_addr.line4)
     if not lookup.is_served:
         return []
-    next_delivery = district_next_delivery(district=lookup.district, quantity=quantity)
+    next_delivery = district_next_delivery(
+        district=lookup.district, quantity=quantity, supply_check=cart_supply_check(cart=cart)
+    )
     if next_delivery is None or next_delivery.date is None:
         return []
     return [FixedDayDelivery(next_delivery=next_delivery)]
+
+
+def supply_unavailable_reason(*, cart, shipping_addr) -> str:
+    """Why no date is offered for a served address when supply is the cause (a component of
+    the cart's baskets cannot be secured for any coming delivery), else ""."""
+    from supply.services.sales import cart_supply_check
+
+    if shipping_addr is None:
+        return ""
+    supply_check = cart_supply_check(cart=cart)
+    if supply_check is None:
+        return ""
+    lookup = postcode_lookup(postcode=shipping_addr.postcode, commune=shipping_addr.line4)
+    if not lookup.is_served:
+        return ""
+    next_delivery = district_next_delivery(
+        district=lookup.district,
+        quantity=max(1, cart_baskets_count(cart)),
+        supply_check=supply_check,
+    )
+    if next_delivery is None or next_delivery.date is not None:
+        return ""
+    if not next_delivery.supply_short_component:
+        return ""
+    return _(
+        "We cannot secure enough “%(component)s” for any coming delivery: a basket in your "
+        "order cannot be sold for now. Its page lets you join the waiting list."
+    ) % {"component": next_delivery.supply_short_component}

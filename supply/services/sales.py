@@ -6,19 +6,22 @@ the order's transaction: raising rolls the order back with it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from oscar.apps.order.models import Order
 
-from baskets.models import BasketSubscription, BasketVariant
+from baskets.models import BasketComponent, BasketSubscription, BasketVariant
+from delivery.calendar import local_today
 from delivery.models import OrderDelivery
 from supply.models import SupplyOrderReservation
 from supply.services.caps import variant_cap_reason
 from supply.services.reservations import SupplyShortError, basket_needs, supply_reserve
-from supply.services.weeks import supply_horizon
+from supply.services.weeks import supply_horizon, supply_weeks, week_of
 
 
 class SupplyRefused(Exception):
@@ -87,3 +90,56 @@ def order_supply_reserve(
         ) from exc
     SupplyOrderReservation.objects.create(order=order)
     return True
+
+
+def cart_supply_check(*, cart, now: datetime | None = None) -> Callable[[date], str] | None:
+    """For the checkout's choice of date: a function saying, for a delivery date, which
+    component of the cart's baskets cannot be supplied that week (``""`` when all can) — the
+    point of sale's check, made without reserving, so the shopper is offered the first date it
+    will accept. None when sales are not protected or the cart holds no basket. Two queries,
+    then two more on the first call."""
+    from supply.coverage import room_from
+    from supply.selectors import _component_weeks
+
+    if not settings.SUPPLY_PROTECT_SALES:
+        return None
+    lines = [(line.product_id, line.quantity) for line in cart.all_lines()]
+    variants = dict(
+        BasketVariant.objects.filter(
+            product_id__in=[product_id for product_id, _q in lines]
+        ).values_list("product_id", "pk")
+    )
+    baskets: dict[int, int] = defaultdict(int)
+    for product_id, quantity in lines:
+        if product_id in variants:
+            baskets[variants[product_id]] += quantity
+    if not baskets:
+        return None
+    units: dict[int, int] = defaultdict(int)
+    titles: dict[int, str] = {}
+    for variant_id, product_id, quantity, title in BasketComponent.objects.filter(
+        variant_id__in=list(baskets)
+    ).values_list("variant_id", "product_id", "quantity", "product__title"):
+        units[product_id] += quantity * baskets[variant_id]
+        titles[product_id] = title
+    components = [(product_id, units[product_id], titles[product_id]) for product_id in units]
+    # The forecast's weeks, stretched over every date the shop may offer.
+    weeks = supply_weeks(now=now)
+    last = week_of(local_today(now=now) + timedelta(weeks=settings.DELIVERY_HORIZON_WEEKS + 1))
+    while weeks[-1] < last:
+        weeks.append(weeks[-1] + timedelta(weeks=1))
+    coverage: dict[int, list] = {}
+
+    def short_component(day: date) -> str:
+        if not coverage:
+            coverage.update(_component_weeks(components=components, weeks=weeks))
+        week = week_of(day)
+        if week < weeks[0] or week > weeks[-1]:
+            return ""
+        index = weeks.index(week)
+        for product_id, quantity, title in components:
+            if room_from(coverage[product_id], index) < quantity:
+                return title
+        return ""
+
+    return short_component

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -117,6 +118,23 @@ class IndexView(views.IndexView):
 
 
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
+class ShippingMethodView(views.ShippingMethodView):
+    def get(self, request, *args, **kwargs):
+        # An address we deliver to, but a basket supply cannot serve on any coming date: say
+        # so on the cart page (where the basket links to its waiting list) rather than Oscar's
+        # "not available for your address".
+        if self.checkout_session.is_shipping_address_set():
+            from delivery.shipping import supply_unavailable_reason
+
+            reason = supply_unavailable_reason(
+                cart=request.basket, shipping_addr=self.get_shipping_address(request.basket)
+            )
+            if reason:
+                messages.warning(request, reason)
+                return redirect("basket:summary")
+        return super().get(request, *args, **kwargs)
+
+
 class PaymentDetailsView(SubscriptionChecksMixin, views.PaymentDetailsView):
     # Right after the cart's own checks: a refused cart is fixed before giving an address.
     pre_conditions = [
