@@ -217,6 +217,8 @@ class SupplyWaitlistEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When we wrote that the basket takes new subscribers again (once).
+    notified_at = models.DateTimeField(_("told it reopened at"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

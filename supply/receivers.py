@@ -11,7 +11,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 
 from baskets.models import BasketComponent, BasketSubscription, SubscriptionSkip, SubscriptionStatus
 from delivery.models import ClosedDate, OrderDelivery
-from supply.models import ComponentSubstitution, SupplyCommitment
+from supply.models import ComponentSubstitution, SupplyCommitment, VariantSupplyCap
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ for _model in (
     ClosedDate,
     SupplyCommitment,
     ComponentSubstitution,
+    # staff lifting a manual cap: the refresh then tells the basket's waiting list
+    VariantSupplyCap,
 ):
     post_save.connect(_changed, sender=_model, dispatch_uid=f"supply.refresh.{_model.__name__}")
     post_delete.connect(

@@ -16,6 +16,7 @@ def supply_forecast_refresh_task() -> int:
 
     from supply.services.forecast import supply_forecast_refresh
     from supply.services.substitutions import substitutions_apply_upcoming
+    from supply.services.waitlist import waitlist_notify_reopened
 
     if connection.vendor != "postgresql":
         # The embedded demo (`make run`, SQLite) has no forecast: its sums are PostgreSQL SQL.
@@ -24,7 +25,10 @@ def supply_forecast_refresh_task() -> int:
     cache.delete(REFRESH_SCHEDULED_KEY)
     # Orders placed since a substitution was declared (renewals at the cutoff) get it too.
     substitutions_apply_upcoming()
-    return supply_forecast_refresh().component_rows
+    rows = supply_forecast_refresh().component_rows
+    # Caps were just re-derived: tell who waits for a basket that reopened.
+    waitlist_notify_reopened()
+    return rows
 
 
 def supply_forecast_refresh_schedule() -> bool:
