@@ -9,13 +9,15 @@ PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint bench clean
+.PHONY: help install run test lint bench clean stack stack-stop stack-status
 
 help:
 	@echo "make run    - install, migrate, load the demo shop and serve it on http://$(HOST):$(PORT)"
 	@echo "make test   - run the whole test suite against PostgreSQL and Redis on loopback"
 	@echo "make lint   - ruff"
 	@echo "make bench  - run every benchmark under bench/"
+	@echo "make stack  - nginx + 3 gunicorn app servers + Celery worker and beat + localstripe on"
+	@echo "              loopback (http://127.0.0.1:8100, see README); make stack-stop stops it"
 
 # The virtualenv is rebuilt only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -55,6 +57,16 @@ lint: $(STAMP)
 bench: $(STAMP)
 	scripts/services.sh ensure
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The deployment topology natively (scripts/stack.sh; its STACK_* variables are in the README).
+stack: $(STAMP)
+	scripts/stack.sh start
+
+stack-stop:
+	scripts/stack.sh stop
+
+stack-status:
+	scripts/stack.sh status
 
 clean:
 	rm -rf var/dev.sqlite3 .pytest_cache

@@ -1,12 +1,19 @@
-"""gunicorn settings shared by docker-compose and the native stack. Every value can be overridden
-by the environment variable named beside it."""
+"""gunicorn settings shared by docker-compose and the native stack (scripts/stack.sh). Every value
+can be overridden by the environment variable named beside it.
+
+Graceful reload: ``kill -HUP <master pid>`` starts new workers (new code, this file re-read) and
+lets the old ones finish the request they hold before leaving; the listening socket stays open
+throughout, so no request is refused or cut (tests/stack/test_stack.py proves it under load).
+"""
 
 import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-# Sync workers: each holds at most one PostgreSQL connection (CONN_MAX_AGE), so the total across
-# app servers stays at servers × workers, below PostgreSQL's max_connections.
+# Sync workers: each holds at most one PostgreSQL connection (CONN_MAX_AGE), so the app servers
+# hold servers × workers, and one more server's worth while one reloads. That, plus Celery, must
+# stay below PostgreSQL's max_connections: scripts/stack.sh checks it before starting, and
+# docker-compose.yml sets the worker count and spells the sum out.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
