@@ -58,6 +58,11 @@ write_config() {
       >"$STACK_DIR/secret_key")
   fi
   local ls_url="http://127.0.0.1:$STACK_LOCALSTRIPE_PORT"
+  # Celery's broker, spelled out for whoever watches the queue (settings' rule: the next database).
+  local broker=${STACK_CELERY_BROKER_URL:-} db=${STACK_REDIS_URL##*/}
+  if [ -z "$broker" ]; then
+    if [[ $db =~ ^[0-9]+$ ]]; then broker="${STACK_REDIS_URL%/*}/$((db + 1))"; else broker="$STACK_REDIS_URL/1"; fi
+  fi
   (umask 077 && cat >"$CONFIG" <<EOF
 STACK_DIR='$STACK_DIR'
 STACK_PORT='$STACK_PORT'
@@ -74,10 +79,11 @@ export ESSENTIELS_STACK='$STACK_DIR'
 export PYTHONPATH='$ROOT'
 export DJANGO_SETTINGS_MODULE='$STACK_SETTINGS'
 export SECRET_KEY='$(cat "$STACK_DIR/secret_key")'
+export DEBUG='false'
 export ALLOWED_HOSTS='127.0.0.1,localhost'
 export DATABASE_URL='$STACK_DATABASE_URL'
 export REDIS_URL='$STACK_REDIS_URL'
-export CELERY_BROKER_URL='${STACK_CELERY_BROKER_URL:-}'
+export CELERY_BROKER_URL='$broker'
 export STATIC_ROOT='$STACK_DIR/static'
 export MEDIA_ROOT='$STACK_DIR/media'
 export SHOP_BASE_URL='http://127.0.0.1:$STACK_PORT'
