@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from oscar.apps.catalogue.models import Product
+from oscar.apps.catalogue.models import (
+    Category,
+    Product,
+    ProductAttributeValue,
+    ProductCategory,
+    ProductClass,
+)
 from oscar.apps.order.signals import order_placed
 
 from baskets.models import (
@@ -14,8 +20,10 @@ from baskets.models import (
     BasketTheme,
     BasketVariant,
     GroceryDiets,
+    GroceryProduct,
     ThemedBasket,
 )
+from baskets.page_cache import storefront_pages_changed
 from baskets.selectors import variant_ids_containing, variant_ids_matching
 from baskets.services.basket_changes import variant_changes_collect
 from baskets.services.rules import basket_variants_recheck
@@ -105,3 +113,50 @@ def order_line_costs_record(sender, order, **kwargs):
     from baskets.services.orders import order_line_costs_record as record
 
     record(order=order)
+
+
+# --- Cached storefront pages (baskets.page_cache): rendered again once a change commits ---------
+
+
+def _product_pages(product) -> dict:
+    if product.structure == Product.STANDALONE:
+        # A grocery: its title (and, through the rules, its publication) on its baskets' pages.
+        return {"component_products": [product.pk]}
+    # A basket (parent) or one of its sizes (child): title, description, slug, publication.
+    return {"baskets": [product.parent_id or product.pk]}
+
+
+# What a save or a delete of each model changes on the pages. Oscar's Product is also saved
+# through its proxy GroceryProduct (the assortment's admin), which is then the signal's sender.
+_PAGES_CHANGED_BY = {
+    Product: _product_pages,
+    GroceryProduct: _product_pages,
+    # A size's price and availability; a grocery's stock record is not shown (when it breaks a
+    # rule, the re-check above withdraws the basket, and the rules service says so).
+    StockRecord: lambda record: {"variant_products": [record.product_id]},
+    BasketVariant: lambda variant: {"themed_baskets": [variant.themed_basket_id]},
+    ThemedBasket: lambda basket: {"baskets": [basket.product_id]},
+    BasketTheme: lambda theme: {"themes": [theme.pk]},
+    BasketComponent: lambda component: {"composition_of": [component.variant_id]},
+    # A component's pack size or brand, and its aisle (first category).
+    ProductAttributeValue: lambda value: {"component_products": [value.product_id]},
+    ProductCategory: lambda link: {"component_products": [link.product_id]},
+    # Categories are in every page's navigation; a product class decides whether stock is
+    # tracked (availability).
+    Category: lambda _category: {"everything": True},
+    ProductClass: lambda _product_class: {"everything": True},
+}
+
+
+def _pages_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        storefront_pages_changed(**_PAGES_CHANGED_BY[sender](instance))
+
+
+for _model in _PAGES_CHANGED_BY:
+    post_save.connect(
+        _pages_changed, sender=_model, dispatch_uid=f"baskets.pages.{_model.__name__}"
+    )
+    post_delete.connect(
+        _pages_changed, sender=_model, dispatch_uid=f"baskets.pages.del.{_model.__name__}"
+    )

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET
 
 from baskets.forms import BasketFilterForm, HouseholdSizeForm
+from baskets.page_cache import LIST, basket_scope, storefront_cached, storefront_render
 from baskets.storefront import (
     basket_page,
     basket_supply_status,
@@ -22,31 +22,48 @@ from baskets.storefront import (
 BASKETS_PER_PAGE = settings.OSCAR_PRODUCTS_PER_PAGE
 
 
+# Anonymous shoppers get both pages from the cache (baskets.page_cache); ``query`` holds only the
+# parameters a page reads, so that it shows (and links to) nothing else of the URL.
 @require_GET
-def basket_list(request: HttpRequest) -> HttpResponse:
-    form = BasketFilterForm(
-        request.GET or None, themes=themes_on_sale(), sizes=household_sizes_on_sale()
-    )
+@storefront_cached(
+    scope=lambda: LIST,
+    params=("theme", "diet", "persons", "page"),
+    seconds="STOREFRONT_LIST_CACHE_SECONDS",
+)
+def basket_list(request: HttpRequest, *, query: QueryDict) -> HttpResponse:
+    form = BasketFilterForm(query or None, themes=themes_on_sale(), sizes=household_sizes_on_sale())
     filters = form.filters()
     cards = baskets_for_sale(theme=filters.theme, diets=filters.diets, persons=filters.persons)
     # get_page: a bad or out-of-range page number shows the first or the last page.
-    page = Paginator(cards, BASKETS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
+    page = Paginator(cards, BASKETS_PER_PAGE).get_page(query.get("page"))
+    return storefront_render(
         request,
         "baskets/basket_list.html",
-        {"form": form, "filters": filters, "page": page, "cards": page.object_list},
+        {
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "cards": page.object_list,
+            "query": query,
+        },
     )
 
 
 @require_GET
-def basket_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    persons, bad_value = HouseholdSizeForm(request.GET or None).requested()
+@storefront_cached(
+    scope=lambda slug, pk: basket_scope(pk),
+    params=("persons",),
+    seconds="STOREFRONT_BASKET_PAGE_CACHE_SECONDS",
+    district_matters=True,
+)
+def basket_detail(request: HttpRequest, slug: str, pk: int, *, query: QueryDict) -> HttpResponse:
+    persons, bad_value = HouseholdSizeForm(query or None).requested()
     page = basket_page(product_id=pk, persons=persons)
     if page is None:
         raise Http404(gettext("This basket is not on sale."))
     if request.path != page.url:  # an old or mistyped slug: one address per basket
-        query = f"?{request.GET.urlencode()}" if request.GET else ""
-        return HttpResponsePermanentRedirect(page.url + query)
+        kept = f"?{request.GET.urlencode()}" if request.GET else ""
+        return HttpResponsePermanentRedirect(page.url + kept)
     notices = []
     if bad_value is not None:
         notices.append(
@@ -70,7 +87,7 @@ def basket_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         )
     # Oscar's strategy decides whether the selected size can go in the cart, as at checkout.
     purchase_info = request.strategy.fetch_for_product(page.selected_product)
-    return render(
+    return storefront_render(
         request,
         "baskets/basket_detail.html",
         {

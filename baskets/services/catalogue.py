@@ -9,6 +9,7 @@ from django.db import transaction
 from oscar.apps.catalogue.models import Product, ProductClass
 
 from baskets.models import BasketComponent, BasketTheme, BasketVariant, Diet, ThemedBasket
+from baskets.page_cache import storefront_pages_changed
 from baskets.product_classes import BASKET_CLASS_SLUG, GROCERY_CLASS_SLUG
 from baskets.rules import ComponentFacts, RuleReport, rules_evaluate
 from baskets.selectors import grocery_facts
@@ -169,4 +170,5 @@ def basket_variant_compose(*, variant: BasketVariant, quantities: Mapping[int, i
     for component in changed:
         component.quantity = quantities[component.product_id]
     BasketComponent.objects.bulk_update(changed, ["quantity"])
+    storefront_pages_changed(composition_of=[variant.pk])  # bulk writes send no signal
     return basket_variants_check(variant_ids=[variant.pk])[variant.pk]

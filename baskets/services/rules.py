@@ -12,6 +12,7 @@ from django.utils import timezone
 from oscar.apps.catalogue.models import Product
 
 from baskets.models import BasketVariant, RuleStatus
+from baskets.page_cache import storefront_pages_changed
 from baskets.rules import Problem, RuleReport, rules_evaluate
 from baskets.selectors import component_facts_for_variants
 
@@ -77,8 +78,10 @@ def basket_variants_check(*, variant_ids: Iterable[int]) -> dict[int, RuleReport
     now = timezone.now()
     reports: dict[int, RuleReport] = {}
     withdrawn: list[BasketVariant] = []
+    shown_changed: set[int] = set()  # baskets whose pages show a new rule status
     for variant in variants:
         basket = variant.themed_basket
+        status_before = variant.rule_status
         report = rules_evaluate(
             components=facts.get(variant.pk, []),
             persons=variant.persons,
@@ -97,7 +100,12 @@ def basket_variants_check(*, variant_ids: Iterable[int]) -> dict[int, RuleReport
         if not report.ok and variant.product.is_public:
             variant.withdrawn_at = now
             withdrawn.append(variant)
+        if variant.rule_status != status_before or variant in withdrawn:
+            shown_changed.add(basket.product_id)
     BasketVariant.objects.bulk_update(variants, CHECK_FIELDS, batch_size=500)
+    # bulk_update and update() send no signal: the cached pages are told here.
+    if shown_changed:
+        storefront_pages_changed(baskets=shown_changed)
     if withdrawn:
         Product.objects.filter(pk__in=[v.product_id for v in withdrawn]).update(is_public=False)
         for variant in withdrawn:
@@ -121,6 +129,7 @@ def basket_variant_publish(*, variant_id: int) -> RuleReport:
         is_public=True
     )
     BasketVariant.objects.filter(pk=variant_id).update(withdrawn_at=None)
+    storefront_pages_changed(baskets=[variant.product.parent_id])
     return report
 
 
@@ -129,3 +138,4 @@ def basket_variant_withdraw(*, variant_id: int) -> None:
     """Take a variant off sale (staff decision; the rules do it themselves when broken)."""
     variant = BasketVariant.objects.select_for_update().get(pk=variant_id)
     Product.objects.filter(pk=variant.product_id).update(is_public=False)
+    storefront_pages_changed(themed_baskets=[variant.themed_basket_id])

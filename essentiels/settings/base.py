@@ -199,6 +199,12 @@ DELIVERY_RELEASE_ORDER_STATUSES = ("Cancelled", "Annulée")
 # --- Baskets -----------------------------------------------------------------------------------
 # The most a basket may cost (cost price, excl. VAT) per person per day, in euros.
 BASKET_COST_CEILING = env.str("BASKET_COST_CEILING", default="5.00")
+# Anonymous shoppers get the basket list and basket pages from the cache (baskets.page_cache),
+# rendered again as soon as a price, composition, rule status or publication changes. These are
+# the entries' lifetimes (0: no caching): a basket page's supply notice follows live
+# reservations, so it is kept a minute; the list only as a safety net.
+STOREFRONT_LIST_CACHE_SECONDS = env.int("STOREFRONT_LIST_CACHE_SECONDS", default=600)
+STOREFRONT_BASKET_PAGE_CACHE_SECONDS = env.int("STOREFRONT_BASKET_PAGE_CACHE_SECONDS", default=60)
 
 from essentiels.settings.celery import *  # noqa: E402, F403
 
