@@ -45,6 +45,11 @@ CUSTOMER_CARE_PERMISSIONS: Grants = [
     ("baskets", "subscriptionmessage", ("view",)),
     ("order", "order", ("view",)),
     ("payments", "stripeoperation", ("view",)),
+    # The waiting room's priority lane: customers flagged by customer care, and the codes
+    # handed to social services (created here, shown once, revoked here).
+    ("waitingroom", "priorityshopper", ("add", "change", "delete", "view")),
+    ("waitingroom", "prioritycode", ("add", "change", "view")),
+    ("waitingroom", "prioritycoderedemption", ("view",)),
 ]
 
 ROLES: dict[str, Grants] = {

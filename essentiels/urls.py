@@ -24,6 +24,7 @@ urlpatterns += i18n_patterns(
     path("livraison/", include("delivery.urls")),
     path("paniers/", include("baskets.urls")),
     path("approvisionnement/", include("supply.urls")),
+    path("salle-attente/", include("waitingroom.urls")),
     path("", include(apps.get_app_config("oscar").urls[0])),
     prefix_default_language=False,
 )

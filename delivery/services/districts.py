@@ -12,6 +12,7 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from delivery.models import District, Postcode
@@ -31,6 +32,14 @@ OPS_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "deliverymove": ("view",),
     "waitlistentry": ("view", "delete"),
     **ROUTING_OPS_PERMISSIONS,
+}
+# Ops also steer the waiting room live (admissions per minute, active shoppers, on/off) and read
+# its change history: app label → model → actions.
+OPS_OTHER_APPS_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "waitingroom": {
+        "waitingroomsettings": ("view", "change"),
+        "waitingroomsettingschange": ("view",),
+    },
 }
 
 
@@ -153,6 +162,13 @@ def ops_group_ensure() -> Group:
     wanted = [
         f"{action}_{model}" for model, actions in OPS_PERMISSIONS.items() for action in actions
     ]
-    permissions = Permission.objects.filter(content_type__app_label="delivery", codename__in=wanted)
-    group.permissions.set(permissions)
+    query = Q(content_type__app_label="delivery", codename__in=wanted)
+    for app_label, grants in OPS_OTHER_APPS_PERMISSIONS.items():
+        if not apps.is_installed(app_label):
+            continue
+        # Their permissions may not exist yet on a fresh database (migrated after delivery).
+        create_permissions(apps.get_app_config(app_label), verbosity=0)
+        codenames = [f"{action}_{model}" for model, actions in grants.items() for action in actions]
+        query |= Q(content_type__app_label=app_label, codename__in=codenames)
+    group.permissions.set(Permission.objects.filter(query))
     return group

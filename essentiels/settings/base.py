@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "delivery",
     "payments",
     "supply",
+    "waitingroom",
 ]
 
 SITE_ID = 1
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After sessions, language and auth (all lazy), before anything that reads the database.
+    "waitingroom.middleware.WaitingRoomMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "oscar.apps.basket.middleware.BasketMiddleware",
@@ -250,3 +253,30 @@ SUPPLY_FORECAST_WEEKS = env.int("SUPPLY_FORECAST_WEEKS", default=4)
 SUPPLY_REFRESH_DEBOUNCE_SECONDS = env.int("SUPPLY_REFRESH_DEBOUNCE_SECONDS", default=60)
 # Refuse at checkout a sale (or a new subscription) that a coming week cannot supply.
 SUPPLY_PROTECT_SALES = env.bool("SUPPLY_PROTECT_SALES", default=True)
+
+# --- Waiting room (waitingroom/: a queue in Redis with a priority lane) -------------------------
+# Off (the default): its middleware lets everything through without a Redis call. On: ops steer
+# it live in the admin (on/off, admissions per minute, active shoppers, idle minutes); the
+# three numbers below are its values until ops first save that form.
+WAITING_ROOM_ENABLED = env.bool("WAITING_ROOM_ENABLED", default=False)
+# The Redis holding the queue; empty: REDIS_URL's (the cache's) database. Without any Redis the
+# room lets everybody in (and logs it).
+WAITING_ROOM_REDIS_URL = env.str("WAITING_ROOM_REDIS_URL", default="")
+WAITING_ROOM_ADMIT_PER_MINUTE = env.int("WAITING_ROOM_ADMIT_PER_MINUTE", default=120)
+WAITING_ROOM_MAX_ACTIVE = env.int("WAITING_ROOM_MAX_ACTIVE", default=500)
+WAITING_ROOM_IDLE_MINUTES = env.int("WAITING_ROOM_IDLE_MINUTES", default=20)
+# The queue page reloads itself this often; a queued shopper unseen for the timeout has left
+# (their place is given up; admitted but never back within it, their slot is freed).
+WAITING_ROOM_REFRESH_SECONDS = env.int("WAITING_ROOM_REFRESH_SECONDS", default=20)
+WAITING_ROOM_QUEUE_TIMEOUT_SECONDS = env.int("WAITING_ROOM_QUEUE_TIMEOUT_SECONDS", default=300)
+# Every minute, the settings are copied to Redis again (a restarted Redis, a missed save); every
+# 5 minutes (and shortly after a booking or a calendar change), each postcode's next delivery
+# date and whether it is full are summed up in Redis for the queue page.
+CELERY_BEAT_SCHEDULE["waitingroom-settings-mirror"] = {  # noqa: F405
+    "task": "waitingroom.tasks.waiting_room_settings_mirror_task",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["waitingroom-delivery-fullness"] = {  # noqa: F405
+    "task": "waitingroom.tasks.delivery_fullness_refresh_task",
+    "schedule": 300.0,
+}

@@ -93,6 +93,15 @@ def test_the_customer_care_group_has_exactly_its_permissions():
         ("baskets", "view_subscriptionmessage"),
         ("order", "view_order"),
         ("payments", "view_stripeoperation"),
+        # the waiting room's priority lane: flagged customers and social services' codes
+        ("waitingroom", "add_priorityshopper"),
+        ("waitingroom", "change_priorityshopper"),
+        ("waitingroom", "delete_priorityshopper"),
+        ("waitingroom", "view_priorityshopper"),
+        ("waitingroom", "add_prioritycode"),
+        ("waitingroom", "change_prioritycode"),
+        ("waitingroom", "view_prioritycode"),
+        ("waitingroom", "view_prioritycoderedemption"),
     }
 
 

@@ -75,6 +75,11 @@ def test_the_ops_group_has_exactly_the_delivery_permissions():
         ("delivery", f"{action}_{model}")
         for model, actions in OPS_PERMISSIONS.items()
         for action in actions
+    } | {
+        # and they steer the waiting room
+        ("waitingroom", "view_waitingroomsettings"),
+        ("waitingroom", "change_waitingroomsettings"),
+        ("waitingroom", "view_waitingroomsettingschange"),
     }
 
 
