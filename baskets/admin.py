@@ -150,6 +150,15 @@ class GroceryProductAdmin(ImportExportMixin, admin.ModelAdmin):
     fields = ["title", "upc", "description", "is_public"]
     inlines = [StockRecordInline, GroceryDietsInline]
 
+    # django-import-export lets any staff member import and export unless told otherwise (its
+    # IMPORT_EXPORT_*_PERMISSION_CODE settings default to nobody checking): an import creates
+    # and changes products and their prices, an export reads them.
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
     def get_queryset(self, request):
         records = first_stockrecord("pk")
         return (

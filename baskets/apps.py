@@ -13,17 +13,9 @@ class BasketsConfig(AppConfig):
 
         from baskets import receivers  # noqa: F401 — connects the re-check signals
 
-        post_migrate.connect(_roles_sync, sender=self, dispatch_uid="baskets.roles_sync")
         post_migrate.connect(
             _subscription_option_attach, sender=self, dispatch_uid="baskets.subscription_option"
         )
-
-
-def _roles_sync(sender, **kwargs) -> None:
-    # After migrate, when every app's permissions exist.
-    from baskets.roles import roles_sync
-
-    roles_sync()
 
 
 def _subscription_option_attach(sender, **kwargs) -> None:

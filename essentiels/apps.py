@@ -1,4 +1,5 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 from oscar.apps.catalogue.apps import CatalogueConfig as OscarCatalogueConfig
 
@@ -13,6 +14,18 @@ class EssentielsConfig(AppConfig):
         from essentiels import analytics
 
         analytics.replace_oscar_receivers()
+        # The staff groups are reset to exactly their permissions after every migrate (and
+        # test database flush). post_migrate is sent per app with models, which this one has
+        # not: hook on auth's, once per migrate; roles_sync creates every app's permissions.
+        post_migrate.connect(
+            _roles_sync, sender=apps.get_app_config("auth"), dispatch_uid="essentiels.roles_sync"
+        )
+
+
+def _roles_sync(sender, **kwargs) -> None:
+    from essentiels.roles import roles_sync
+
+    roles_sync()
 
 
 class CatalogueConfig(OscarCatalogueConfig):

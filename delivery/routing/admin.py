@@ -168,6 +168,8 @@ class RoutePlanAdmin(admin.ModelAdmin):
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         plan = get_object_or_404(RoutePlan, pk=object_id)
         url = reverse("admin:delivery_routeplan_date", args=[plan.delivery_date.isoformat()])
         return HttpResponseRedirect(f"{url}?version={plan.version}")

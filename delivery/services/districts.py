@@ -1,4 +1,4 @@
-"""Seeding districts from the communes file, opening and closing them, and the Ops group."""
+"""Seeding districts from the communes file, opening and closing them."""
 
 from __future__ import annotations
 
@@ -8,39 +8,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from django.contrib.auth.management import create_permissions
-from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from delivery.models import District, Postcode
-from delivery.routing.permissions import ROUTING_OPS_PERMISSIONS
 
 COMMUNES_CSV = Path(__file__).resolve().parent.parent / "data" / "communes_idf.csv"
 COORDINATES = Decimal("0.000001")
-
-OPS_GROUP_NAME = "Ops"
-# Exactly what ops need, and nothing outside the delivery app (no products, prices, baskets).
-OPS_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "district": ("view", "change"),
-    "postcode": ("view", "add", "change", "delete"),
-    "closeddate": ("view", "add", "change", "delete"),
-    "deliverydate": ("view", "change"),
-    "orderdelivery": ("view",),
-    "deliverymove": ("view",),
-    "waitlistentry": ("view", "delete"),
-    **ROUTING_OPS_PERMISSIONS,
-}
-# Ops also steer the waiting room live (admissions per minute, active shoppers, on/off) and read
-# its change history: app label → model → actions.
-OPS_OTHER_APPS_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "waitingroom": {
-        "waitingroomsettings": ("view", "change"),
-        "waitingroomsettingschange": ("view",),
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -151,24 +126,3 @@ def district_close(*, district_id: int) -> District:
     district.is_active = False
     district.save(update_fields=["is_active", "updated_at"])
     return district
-
-
-def ops_group_ensure() -> Group:
-    """The "Ops" group with exactly the delivery permissions. Idempotent (run after migrate)."""
-    from django.apps import apps
-
-    create_permissions(apps.get_app_config("delivery"), verbosity=0)
-    group, _created = Group.objects.get_or_create(name=OPS_GROUP_NAME)
-    wanted = [
-        f"{action}_{model}" for model, actions in OPS_PERMISSIONS.items() for action in actions
-    ]
-    query = Q(content_type__app_label="delivery", codename__in=wanted)
-    for app_label, grants in OPS_OTHER_APPS_PERMISSIONS.items():
-        if not apps.is_installed(app_label):
-            continue
-        # Their permissions may not exist yet on a fresh database (migrated after delivery).
-        create_permissions(apps.get_app_config(app_label), verbosity=0)
-        codenames = [f"{action}_{model}" for model, actions in grants.items() for action in actions]
-        query |= Q(content_type__app_label=app_label, codename__in=codenames)
-    group.permissions.set(Permission.objects.filter(query))
-    return group

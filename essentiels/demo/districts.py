@@ -13,7 +13,8 @@ from django.db import transaction
 from oscar.apps.address.models import Country
 
 from delivery.models import District, Weekday
-from delivery.services.districts import districts_load, ops_group_ensure
+from delivery.services.districts import districts_load
+from essentiels.roles import roles_sync
 
 MON, TUE, WED, THU, FRI = (
     Weekday.MONDAY,
@@ -70,7 +71,7 @@ def districts_load_demo() -> DemoDistrictsReport:
         district.is_active = True
         district.save()
         opened += 1
-    ops_group_ensure()
+    roles_sync()
     # We deliver in France only: the one country the checkout's address form offers.
     Country.objects.update_or_create(
         iso_3166_1_a2="FR",

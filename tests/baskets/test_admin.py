@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from baskets.models import BasketComponent, BasketVariant, RuleStatus, ThemedBasket
-from baskets.roles import BACK_OFFICE_GROUP
 from essentiels.oscar_forks.partner.models import StockRecord
+from essentiels.roles import BACK_OFFICE_GROUP
 from tests.baskets.conftest import make_grocery, make_theme, make_variant
 
 pytestmark = pytest.mark.django_db

@@ -22,12 +22,12 @@ from baskets.models import (
     RenewalStatus,
     SubscriptionMessage,
 )
-from baskets.roles import BACK_OFFICE_GROUP
 from baskets.services.basket_changes import variant_change_notices_send
 from baskets.services.renewal import subscription_renew
 from baskets.services.subscriptions import subscription_cancel
 from delivery.calendar import PARIS
 from essentiels.oscar_forks.partner.models import StockRecord
+from essentiels.roles import BACK_OFFICE_GROUP
 from tests.baskets.conftest import make_grocery, make_variant
 from tests.baskets.subscription_factories import (
     AFTER_CUTOFF,

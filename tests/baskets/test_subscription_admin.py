@@ -9,6 +9,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
@@ -25,8 +26,8 @@ from baskets.models import (
     SubscriptionSkip,
     SubscriptionStatus,
 )
-from baskets.roles import CUSTOMER_CARE_GROUP
 from baskets.services import subscriptions as subscription_services
+from essentiels.roles import CUSTOMER_CARE_GROUP
 from payments.models import StripeOperation
 from tests.baskets.conftest import make_grocery, make_variant
 from tests.baskets.subscription_factories import DELIVERY, NEXT_DELIVERY, subscription_create
@@ -92,6 +93,10 @@ def test_the_customer_care_group_has_exactly_its_permissions():
         ("baskets", "view_subscriptionskip"),
         ("baskets", "view_subscriptionmessage"),
         ("order", "view_order"),
+        # orders' statuses and notes, and the Stripe refund form
+        ("order", "change_order"),
+        # finding the shopper's account
+        ("auth", "view_user"),
         ("payments", "view_stripeoperation"),
         # the waiting room's priority lane: flagged customers and social services' codes
         ("waitingroom", "add_priorityshopper"),
@@ -102,6 +107,16 @@ def test_the_customer_care_group_has_exactly_its_permissions():
         ("waitingroom", "change_prioritycode"),
         ("waitingroom", "view_prioritycode"),
         ("waitingroom", "view_prioritycoderedemption"),
+    } | {
+        (app_label, codename)
+        for app_label, codename in (
+            # unlocking a shopper locked out by failed logins
+            ("axes", "view_accessattempt"),
+            ("axes", "delete_accessattempt"),
+            # what a shopper agreed to (marketing emails)
+            ("privacy", "view_consent"),
+        )
+        if apps.is_installed(app_label)
     }
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from delivery.routing.models import ManifestExport, PlannedOrder, RouteStop, RouteStopMove
 from delivery.routing.services.planning import route_plan
-from delivery.services.districts import ops_group_ensure
+from essentiels.roles import OPS_GROUP, roles_sync
 from tests.delivery.factories import DistrictFactory
 from tests.delivery.routing_factories import BusFactory, DepotFactory, order_at
 
@@ -28,7 +28,7 @@ def ops_user():
     user = get_user_model().objects.create_user(
         username="ops", email="ops@essentiels.localhost", password=PASSWORD, is_staff=True
     )
-    user.groups.add(ops_group_ensure())
+    user.groups.add(roles_sync()[OPS_GROUP])
     return user
 
 

@@ -10,7 +10,7 @@ import time_machine
 from django.contrib.auth.models import Group
 from oscar.test.factories import UserFactory
 
-from baskets.roles import BACK_OFFICE_GROUP, roles_sync
+from essentiels.roles import BACK_OFFICE_GROUP, roles_sync
 from supply.models import SupplyCommitment
 from supply.services.forecast import supply_forecast_refresh
 from tests.baskets.conftest import make_grocery, make_variant

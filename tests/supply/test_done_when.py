@@ -12,9 +12,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from oscar.test.factories import UserFactory
 
-from baskets.roles import BACK_OFFICE_GROUP, roles_sync
 from baskets.services.renewal import _renewal_order_ensure
 from delivery.calendar import PARIS
+from essentiels.roles import BACK_OFFICE_GROUP, roles_sync
 from supply.models import OrderLineSubstitution, SupplyCommitment, SupplyReservation
 from supply.selectors import supply_overview
 from supply.services.sales import SupplyRefused, order_supply_reserve

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from oscar.test.factories import UserFactory
 
-from delivery.services.districts import ops_group_ensure
+from essentiels.roles import OPS_GROUP, roles_sync
 from supply.selectors import picking_totals
 from supply.services.forecast import supply_forecast_refresh
 from supply.services.substitutions import substitution_declare
@@ -26,7 +26,7 @@ URL = "/admin/supply/pickingtotals/"
 @pytest.fixture
 def ops(client):
     user = UserFactory(is_staff=True)
-    user.groups.add(ops_group_ensure())
+    user.groups.add(roles_sync()[OPS_GROUP])
     client.force_login(user)
     return user
 

@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from baskets.roles import BACK_OFFICE_GROUP, roles_sync
 from delivery.calendar import local_today
+from essentiels.roles import BACK_OFFICE_GROUP, roles_sync
 from supply.models import SupplyCommitment
 from supply.selectors import supply_overview
 from supply.services.forecast import supply_forecast_refresh

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from baskets.roles import CUSTOMER_CARE_GROUP
+from essentiels.roles import CUSTOMER_CARE_GROUP
 from tests.waitingroom.conftest import visitor_id
 from waitingroom.models import (
     PriorityCode,
