@@ -24,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
 
 from baskets.import_export import GroceryCostResource
 from baskets.models import (
@@ -144,6 +145,9 @@ class DietFilter(admin.SimpleListFilter):
 @admin.register(GroceryProduct)
 class GroceryProductAdmin(ImportExportMixin, admin.ModelAdmin):
     resource_classes = [GroceryCostResource]
+    # CSV and XLSX only (django-import-export also offers TSV, JSON, YAML and HTML by default):
+    # the two formats buyers use, both written through cell_safe.
+    formats = [base_formats.CSV, base_formats.XLSX]
     list_display = ["title", "upc", "shelf_price", "cost", "diets", "is_public"]
     list_filter = ["is_public", DietFilter, "categories"]
     search_fields = ["title", "upc"]
@@ -158,6 +162,13 @@ class GroceryProductAdmin(ImportExportMixin, admin.ModelAdmin):
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+    def get_export_queryset(self, request):
+        # The resource writes stock records (one row per SKU), not products: those of the
+        # products the list shows (its search and filters apply). Given products, it wrote
+        # rows with every cell empty.
+        products = super().get_export_queryset(request)
+        return GroceryCostResource().get_queryset().filter(product__in=products.values("pk"))
 
     def get_queryset(self, request):
         records = first_stockrecord("pk")

@@ -18,6 +18,7 @@ from baskets.product_classes import GROCERY_CLASS_SLUG
 from baskets.selectors import variant_ids_containing
 from baskets.services.rules import basket_variants_recheck
 from essentiels.oscar_forks.partner.models import StockRecord
+from essentiels.spreadsheets import cell_safe
 
 
 def diets_parse(raw: str | None) -> frozenset[str]:
@@ -75,6 +76,11 @@ class GroceryCostResource(resources.ModelResource):
             .select_related("product__grocery_diets")
             .order_by("partner_sku")
         )
+
+    def export_field(self, field, instance, **kwargs):
+        # Titles and SKUs are typed by staff: a cell a spreadsheet would run as a formula gets
+        # a leading quote (django-import-export's own escaping only drops a leading "=").
+        return cell_safe(super().export_field(field, instance, **kwargs))
 
     def dehydrate_diets(self, record: StockRecord) -> str:
         row = getattr(record.product, "grocery_diets", None)

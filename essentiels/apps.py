@@ -11,9 +11,10 @@ class EssentielsConfig(AppConfig):
     verbose_name = _("Les Essentiels")
 
     def ready(self) -> None:
-        from essentiels import analytics
+        from essentiels import analytics, spreadsheets
 
         analytics.replace_oscar_receivers()
+        spreadsheets.oscar_csv_exports_make_safe()
         # The staff groups are reset to exactly their permissions after every migrate (and
         # test database flush). post_migrate is sent per app with models, which this one has
         # not: hook on auth's, once per migrate; roles_sync creates every app's permissions.
