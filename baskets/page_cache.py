@@ -1,11 +1,17 @@
-"""The basket list and basket pages served from the shared cache (Redis in production) to
-anonymous shoppers, so that a surge of browsing costs a Redis read per page, not SQL.
+"""The basket list and basket pages served from the shared cache (Redis in production), so
+that a surge of browsing costs a Redis read per page, not SQL and template rendering.
 
-**Who is served from the cache.** Only a visitor to whom the page shows nothing personal: not
-logged in, an empty cart, no message waiting and, on a basket page, no postcode checked (the page
-then names their district's day and checks supply for their next delivery). Anyone else gets a
-page rendered for them, and that page is never stored. A request whose own transaction changed
-the catalogue (not committed yet) is rendered too, so it sees its own writes.
+**Shell and page.** A page is rendered once into a *shell*: the page with a marker wherever a
+part belongs to the visitor — account links and language form, cart, messages
+(``{% storefront_hole %}`` in ``templates/baskets/storefront_layout.html``). A visitor to whom
+the page shows nothing of their own (not logged in, an empty cart, no message waiting: most of a
+surge) gets the *page*: the shell with those parts as all such visitors see them, stored too and
+served in one Redis read. Anyone else gets the shell with their own kinds of parts rendered for
+them — a shopper with a cart gets their cart, a logged-in one their account, cart and messages —
+and the other parts as everyone sees them: never someone else's. A basket page shows the
+district of the postcode the visitor checked (its delivery day, its supply): the district is in
+its key. A request whose own transaction changed the catalogue (not committed yet) is rendered
+in full, so that it sees its own writes; so is every page when its lifetime setting is 0.
 
 **CSRF.** The stored HTML never holds a token: it is rendered with a placeholder where the token
 goes (``storefront_render``), and each response gets the visitor's own token (Django's
@@ -15,23 +21,24 @@ sees another's. Responses are ``Cache-Control: private``: no shared proxy may ke
 
 **Key.** The release (a fingerprint of templates, translations, static files and this app's
 code, so a deploy never serves the previous release's HTML), the active language, the host, the
-path and only the query parameters the view reads (``?utm_source=…`` shares the entry: the view
-ignores it and never echoes it). Responses vary on ``Accept-Language`` (the language is in the key;
-with the language in the URL it does not change the page) and ``Cookie`` (cookies change the page
-only through the personal parts above, which are never served from the cache).
+path, only the query parameters the view reads (``?utm_source=…`` shares the entry: the view
+ignores it and never echoes it) and, for a basket page, the checked district. Responses vary on
+``Accept-Language`` (the language is in the key; with the language in the URL it does not change
+the page) and ``Cookie`` (cookies change the page only through the visitor's own parts, rendered
+for each visitor, and the district, in the key).
 
-**Invalidation.** Every entry records the *version tokens* of what it shows: ``all`` (the whole
-storefront: categories, product classes), ``list`` (the basket list, all its filter pages), and
-``basket:<product id>`` (one basket's pages). A write that changes what a page shows — a price
-(stock record), a composition, a rule status or a publication, a basket, theme or component
-product — calls ``storefront_pages_changed`` (the signal receivers in ``baskets.receivers`` and
-the rules services do), and once its transaction commits the tokens of exactly the pages it
-touched are replaced: the next request renders them again. Tokens are read *before* a page is
-rendered and replaced only *after* the change is committed, so a render that raced with a change
-is stored under the old token and never served. Basket pages also expire after
-``STOREFRONT_BASKET_PAGE_CACHE_SECONDS`` because their supply notice follows live reservations
-(checkout still re-checks supply atomically); the list after ``STOREFRONT_LIST_CACHE_SECONDS``, a
-safety net for writes that send no signal (raw SQL).
+**Invalidation.** Every shell and page records the *version tokens* of what it shows: ``all``
+(the whole storefront: categories, product classes), ``list`` (the basket list, all its filter
+pages), and ``basket:<product id>`` (one basket's pages). A write that changes what a page
+shows — a price (stock record), a composition, a rule status or a publication, a basket, theme
+or component product — calls ``storefront_pages_changed`` (the signal receivers in
+``baskets.receivers`` and the rules services do), and once its transaction commits the tokens of
+exactly the pages it touched are replaced: the next request renders them again. Tokens are read
+*before* a page is rendered and replaced only *after* the change is committed, so a render that
+raced with a change is stored under the old token and never served. Basket pages also expire
+after ``STOREFRONT_BASKET_PAGE_CACHE_SECONDS`` because their supply notice follows live
+reservations (checkout still re-checks supply atomically); the list after
+``STOREFRONT_LIST_CACHE_SECONDS``, a safety net for writes that send no signal (raw SQL).
 
 When Redis is down, django-redis answers nothing (errors logged and ignored): every page is
 rendered, slower but served.
@@ -42,6 +49,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import operator
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -62,7 +70,9 @@ from django.utils.translation import get_language
 # Rendered where the CSRF token goes in a page bound for the cache; replaced per response.
 CSRF_HOLE = "storefront-csrf-hole-9b1e4c"
 _TOKEN_INPUT = 'name="csrfmiddlewaretoken"'  # noqa: S105 — a field name, not a secret
-CACHE_HEADER = "X-Storefront-Cache"  # hit, miss (rendered and stored) or bypass (rendered)
+# hit (the page from the cache), shell (the cached shell with the visitor's own parts), miss
+# (rendered, and stored) or bypass (rendered, not stored).
+CACHE_HEADER = "X-Storefront-Cache"
 
 ALL = "all"
 LIST = "list"
@@ -81,11 +91,25 @@ def _version_key(scope: str) -> str:
 
 # --- Serving -------------------------------------------------------------------------------------
 
+_MARK = "9b1e4c"  # makes the markers below unlike anything a page would otherwise contain
+_HOLE = re.compile(rf"<!--storefront-hole {_MARK} (\w+) ([^>]+?)-->")
+_SPLIT = f"<!--storefront-split {_MARK}-->"
+# What a visitor may have of their own; each hole shows one of them (its "kind").
+ACCOUNT, CART, MESSAGES = "account", "cart", "messages"
+_EVERYTHING = frozenset({ACCOUNT, CART, MESSAGES})
+
+Hole = tuple[str, str]  # (kind, template name)
+
+
+def hole_marker(kind: str, template_name: str) -> str:
+    return f"<!--storefront-hole {_MARK} {kind} {template_name}-->"
+
 
 def storefront_render(request: HttpRequest, template: str, context: dict[str, Any]):
-    """``render``, with the CSRF placeholder instead of a token when the page goes to the cache."""
-    if getattr(request, "_storefront_storing", False):
-        context = {**context, "csrf_token": CSRF_HOLE}
+    """``render``; for the cache, with a placeholder instead of the CSRF token and a marker
+    instead of each part that belongs to the visitor (``{% storefront_hole %}``)."""
+    if getattr(request, "_storefront_shell", False):
+        context = {**context, "csrf_token": CSRF_HOLE, "storefront_shell": True}
     return render(request, template, context)
 
 
@@ -96,12 +120,13 @@ def storefront_cached(
     seconds: str,
     district_matters: bool = False,
 ) -> Callable:
-    """Serve the view's page from the cache to visitors for whom it is not personal.
+    """Serve the view's page from the cache.
 
     ``scope(**view_kwargs)`` names the version the page depends on besides ``all``; ``params``
     are the query parameters the view reads, handed to it as ``query`` (a ``QueryDict`` of only
-    those); ``seconds`` names the setting giving the entries' lifetime (0 turns caching off).
-    The view renders with ``storefront_render`` and only reads (it runs outside a transaction).
+    those); ``seconds`` names the setting giving the entries' lifetime (0 turns caching off);
+    ``district_matters``: the page shows the district of the postcode the visitor checked. The
+    view renders with ``storefront_render`` and only reads (it runs outside a transaction).
     """
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -113,17 +138,18 @@ def storefront_cached(
                 if values:
                     query.setlist(name, values)
             lifetime = getattr(settings, seconds)
-            encoded = query.urlencode()
-            if (
-                lifetime <= 0
-                or len(encoded) > MAX_QUERY_LENGTH
-                or _uncommitted_changes()
-                or page_is_personal(request, district_matters=district_matters)
-            ):
+            if lifetime <= 0 or len(query.urlencode()) > MAX_QUERY_LENGTH or _uncommitted_changes():
                 response = view(request, *args, query=query, **kwargs)
                 response[CACHE_HEADER] = "bypass"
             else:
-                response = _cached(request, view, args, kwargs, query, scope(**kwargs), lifetime)
+                page = _Page(
+                    request=request,
+                    view=functools.partial(view, request, *args, query=query, **kwargs),
+                    key=_page_key(request, query, district_matters),
+                    scope=scope(**kwargs),
+                    lifetime=lifetime,
+                )
+                response = page.serve()
             # The page holds this visitor's CSRF token: no shared cache may keep it.
             patch_cache_control(response, private=True)
             return response
@@ -135,53 +161,142 @@ def storefront_cached(
     return decorator
 
 
-def page_is_personal(request: HttpRequest, *, district_matters: bool = False) -> bool:
-    """Whether the page shows this visitor something of their own: their account, their cart,
-    a message for them, or (``district_matters``) the district of the postcode they checked."""
-    from delivery.shipping import SESSION_DISTRICT_KEY
-
+def visitor_parts(request: HttpRequest) -> frozenset[str]:
+    """What the page shows this visitor of their own: ``ACCOUNT`` (logged in: then their cart
+    and messages too), ``CART`` (a non-empty cart), ``MESSAGES``; empty for most visitors."""
+    cookies = request.COOKIES
+    if not any(name in cookies for name in _personal_cookies()):
+        return frozenset()  # a visitor without these cookies has none of them: no need to look
     if request.user.is_authenticated:
-        return True
+        return _EVERYTHING
+    parts = set()
     # Oscar keeps an anonymous cart in a cookie; no cookie, no cart (and no query to know it).
-    if settings.OSCAR_BASKET_COOKIE_OPEN in request.COOKIES and not request.basket.is_empty:
-        return True
-    if len(get_messages(request)):  # counted, not read: they stay for the page that shows them
-        return True
-    return bool(district_matters and request.session.get(SESSION_DISTRICT_KEY))
+    if settings.OSCAR_BASKET_COOKIE_OPEN in cookies and not request.basket.is_empty:
+        parts.add(CART)
+    if len(get_messages(request)):  # counted, not read: they stay for their page
+        parts.add(MESSAGES)
+    return frozenset(parts)
 
 
-def _cached(request, view, args, kwargs, query, scope, lifetime) -> HttpResponse:
-    page_key = _page_key(request, query)
-    keys = [_version_key(ALL), _version_key(scope), page_key]
-    found = cache.get_many(keys)  # one round trip
-    versions = (found.get(keys[0]), found.get(keys[1]))
-    entry = found.get(page_key)
-    if entry is not None and None not in versions and entry[:2] == versions:
-        response = HttpResponse(_with_token(request, entry[2]), content_type=entry[3])
-        response[CACHE_HEADER] = "hit"
-        return response
-    # Tokens first, then the render: a change committed after this point replaces a token, so
-    # what is stored below can never be served once it is out of date.
-    versions = tuple(
-        value or cache.get_or_set(key, secrets.token_hex(8), timeout=None)
-        for value, key in zip(versions, keys[:2], strict=True)
+@functools.cache
+def _personal_cookies() -> tuple[str, ...]:
+    from django.contrib.messages.storage.cookie import CookieStorage
+
+    return (
+        settings.SESSION_COOKIE_NAME,
+        CookieStorage.cookie_name,
+        settings.OSCAR_BASKET_COOKIE_OPEN,
     )
-    request._storefront_storing = True
-    try:
-        response = view(request, *args, query=query, **kwargs)
-    finally:
-        request._storefront_storing = False
-    response[CACHE_HEADER] = "bypass"
-    if response.status_code != 200 or response.streaming or response.cookies:
+
+
+@dataclass
+class _Page:
+    """One request for a cached page. Two entries per page: the *shell* (the page with markers
+    where the visitor's parts go, and those parts as a visitor with nothing of their own sees
+    them) and, for such visitors, the *page* (the shell filled with them). Both hold the CSRF
+    placeholder. Another visitor gets the shell with only their own kinds of parts rendered for
+    them (a shopper with a cart: the cart; logged in: everything)."""
+
+    request: HttpRequest
+    view: Callable[[], HttpResponse]
+    key: str
+    scope: str
+    lifetime: int
+
+    def serve(self) -> HttpResponse:
+        parts = visitor_parts(self.request)
+        personal = bool(parts)
+        version_keys = [_version_key(ALL), _version_key(self.scope)]
+        wanted = f"{self.key}:{'shell' if personal else 'page'}"
+        found = cache.get_many([*version_keys, wanted])  # one round trip
+        versions = (found.get(version_keys[0]), found.get(version_keys[1]))
+        entry = _current(found.get(wanted), versions)
+        if entry is not None and not personal:
+            return self._respond(entry[2], entry[3], "hit")
+        # Tokens first, then the render: a change committed after this point replaces a token,
+        # so what is stored below can never be served once it is out of date.
+        versions = tuple(
+            value or cache.get_or_set(key, secrets.token_hex(8), timeout=None)
+            for value, key in zip(versions, version_keys, strict=True)
+        )
+        source = "shell"
+        shell = entry if personal else _current(cache.get(f"{self.key}:shell"), versions)
+        if shell is None:
+            rendered = self._render_shell()
+            if isinstance(rendered, HttpResponse):
+                return rendered
+            shell = (*versions, *rendered, None)
+            cache.set(f"{self.key}:shell", shell, timeout=self.lifetime)
+            source = "miss"
+        _v1, _v2, html, content_type, holes, common = shell
+        if personal and common is not None:
+            # Only the visitor's own kinds of parts are rendered; the others are everyone's.
+            own = _holes_rendered(self.request, [hole for hole in holes if hole[0] in parts])
+            filled = {**common, **own}
+        else:
+            filled = _holes_rendered(self.request, holes)
+        page = _holes_filled(html, filled)
+        if not personal:
+            cache.set(f"{self.key}:page", (*versions, page, content_type), timeout=self.lifetime)
+            if common is None:
+                shell = (*versions, html, content_type, holes, filled)
+                cache.set(f"{self.key}:shell", shell, timeout=self.lifetime)
+        return self._respond(page, content_type, source)
+
+    def _render_shell(self) -> tuple[str, str, tuple[str, ...]] | HttpResponse:
+        """``(html, content type, hole names)``, or the view's response when it is not a page to
+        store (a redirect; a form that rendered its own token)."""
+        self.request._storefront_shell = True
+        try:
+            response = self.view()
+        finally:
+            self.request._storefront_shell = False
+        response[CACHE_HEADER] = "bypass"
+        if response.status_code != 200 or response.streaming or response.cookies:
+            return response
+        html = response.content.decode(response.charset)
+        holes = tuple(dict.fromkeys(_HOLE.findall(html)))
+        if html.count(_TOKEN_INPUT) > html.count(CSRF_HOLE):
+            # A form rendered its own token (not through storefront_render): never store it.
+            filled = _holes_filled(html, _holes_rendered(self.request, holes))
+            response.content = _with_token(self.request, filled)
+            return response
+        return html, response["Content-Type"], holes
+
+    def _respond(self, html: str, content_type: str, source: str) -> HttpResponse:
+        response = HttpResponse(_with_token(self.request, html), content_type=content_type)
+        response[CACHE_HEADER] = source
         return response
-    html = response.content.decode(response.charset)
-    if html.count(_TOKEN_INPUT) > html.count(CSRF_HOLE):
-        # A form rendered its own token (not through storefront_render): never store it.
-        return response
-    cache.set(page_key, (*versions, html, response["Content-Type"]), timeout=lifetime)
-    response.content = _with_token(request, html)
-    response[CACHE_HEADER] = "miss"
-    return response
+
+
+def _current(entry: tuple | None, versions: tuple) -> tuple | None:
+    """The entry if it was made with the current version tokens."""
+    if entry is None or None in versions or entry[:2] != versions:
+        return None
+    return entry
+
+
+def _holes_rendered(request: HttpRequest, holes) -> dict[Hole, str]:
+    """Each hole's template rendered for this visitor, in one render (CSRF placeholder kept)."""
+    holes = tuple(holes)
+    if not holes:
+        return {}
+    parts = _holes_template(holes).render({"csrf_token": CSRF_HOLE}, request).split(_SPLIT)
+    return dict(zip(holes, parts, strict=True))
+
+
+def _holes_filled(html: str, rendered: dict[Hole, str]) -> str:
+    for (kind, name), part in rendered.items():
+        html = html.replace(hole_marker(kind, name), part)
+    return html
+
+
+@functools.cache
+def _holes_template(holes: tuple[Hole, ...]):
+    from django.template import engines
+
+    source = _SPLIT.join('{% include "' + name + '" %}' for _kind, name in holes)
+    return engines["django"].from_string(source)
 
 
 def _with_token(request: HttpRequest, html: str) -> str:
@@ -189,9 +304,14 @@ def _with_token(request: HttpRequest, html: str) -> str:
     return html.replace(CSRF_HOLE, get_token(request)) if CSRF_HOLE in html else html
 
 
-def _page_key(request: HttpRequest, query: QueryDict) -> str:
+def _page_key(request: HttpRequest, query: QueryDict, district_matters: bool) -> str:
+    district = ""
+    if district_matters and settings.SESSION_COOKIE_NAME in request.COOKIES:
+        from delivery.shipping import SESSION_DISTRICT_KEY
+
+        district = str(request.session.get(SESSION_DISTRICT_KEY) or "")
     raw = "\n".join(
-        (release(), get_language(), request.get_host(), request.path, query.urlencode())
+        (release(), get_language(), request.get_host(), request.path, query.urlencode(), district)
     )
     return "storefront:page:" + hashlib.sha256(raw.encode()).hexdigest()
 

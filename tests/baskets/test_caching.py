@@ -38,6 +38,7 @@ from tests.baskets.test_storefront import basket_url, listed_titles, page_text
 cached = pytest.mark.django_db(transaction=True)
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+NONCE = re.compile(r'nonce="[^"]*"')
 
 
 @dataclass
@@ -77,6 +78,13 @@ def token_of(response) -> str:
     return tokens.pop()
 
 
+def same_page(one, other) -> bool:
+    def bare(response) -> str:
+        return NONCE.sub("", TOKEN.sub("", response.content.decode()))
+
+    return bare(one) == bare(other)
+
+
 def messages_block(response) -> str:
     return re.search(r'<div id="messages">(.*?)</div>\s*\n', response.content.decode(), re.S)[1]
 
@@ -96,8 +104,8 @@ def test_the_list_and_a_basket_page_are_served_from_the_cache_without_sql(shop):
             again = Client().get(url)
         assert (again.status_code, source(again)) == (200, "hit")
         assert len(queries) == 0
-        # the same page, but for the CSRF token
-        assert TOKEN.sub("", again.content.decode()) == TOKEN.sub("", first.content.decode())
+        # the same page, but for the CSRF token (and the CSP nonce)
+        assert same_page(again, first)
         assert again["Cache-Control"] == "private"
 
 
@@ -181,10 +189,14 @@ def test_the_stored_html_never_holds_a_token(shop):
     Client().get("/paniers/")
     Client().get(basket_url(shop.omnivore))
     entries = [cache.get(key.removeprefix(cache_key_prefix())) for key in page_keys()]
-    assert len(entries) == 2
-    for _version_all, _version_scope, html, _content_type in entries:
-        assert CSRF_HOLE in html
-        assert TOKEN.findall(html) == [CSRF_HOLE] * len(TOKEN.findall(html))
+    assert len(entries) == 4  # a shell and an anonymous page for each
+    for entry in entries:
+        html, parts = entry[2], entry[5:]  # a shell also keeps everyone's parts
+        for text in (html, *(part for found in parts if found for part in found.values())):
+            # every form's token is the placeholder
+            assert TOKEN.findall(text) == [CSRF_HOLE] * len(TOKEN.findall(text))
+        # and the anonymous pages have forms
+        assert len(entry) == 6 or CSRF_HOLE in html
 
 
 def cache_key_prefix() -> str:
@@ -207,9 +219,9 @@ def test_a_shoppers_cart_and_message_are_theirs_alone(shop):
     assert source(a.get(url)) == "miss"
     # when visitor A adds a basket to their cart (Oscar says so in a message)
     a.post(f"/basket/add/{variant.product_id}/", {"quantity": 1})
-    # then A's next page is rendered for A: their message and their cart
+    # then A's next page is the cached shell with A's own parts: their message and their cart
     page_a = a.get(url)
-    assert source(page_a) == "bypass"
+    assert source(page_a) == "shell"
     assert "Panier végétarien — 4 pers." in messages_block(page_a)
     assert "Total de la commande : 110,00" in page_text(page_a)  # the mini-cart, in the header
     # and B's page, from the cache, has neither
@@ -219,8 +231,16 @@ def test_a_shoppers_cart_and_message_are_theirs_alone(shop):
     assert "Panier végétarien — 4 pers." not in page_b.content.decode()
     assert "Total de la commande : 0,00" in page_text(page_b)
     assert "Votre commande est vide." in page_b.content.decode()
-    # A's pages stay A's while their cart holds something, even once the message was shown
-    assert source(a.get(basket_url(shop.omnivore))) == "bypass"
+    # when A is the first to open a basket page, it is rendered (and its shell stored) for A
+    page_a = a.get(basket_url(shop.omnivore))
+    assert source(page_a) == "miss"
+    assert "Total de la commande : 110,00" in page_text(page_a)
+    # then B gets that page built from the shell, with B's empty cart, nothing of A's
+    page_b = b.get(basket_url(shop.omnivore))
+    assert source(page_b) == "shell"
+    assert "Total de la commande : 0,00" in page_text(page_b)
+    assert "Panier végétarien — 4 pers." not in page_b.content.decode()
+    assert source(b.get(basket_url(shop.omnivore))) == "hit"
 
 
 @cached
@@ -234,10 +254,12 @@ def test_a_visitor_with_a_message_waiting_gets_it_not_a_cached_page(shop):
     carrier = HttpResponse()
     storage.update(carrier)
     visitor.cookies["messages"] = carrier.cookies["messages"].value
-    # then their page is rendered for them, with their message
+    # then their page is the cached shell with their message in it
     page = visitor.get("/paniers/")
-    assert source(page) == "bypass"
+    assert source(page) == "shell"
     assert "Message pour vous seul" in messages_block(page)
+    assert 'id="login_link"' in page.content.decode()
+    assert "Votre commande est vide." in page.content.decode()
     # and nobody else ever sees it
     other = Client().get("/paniers/")
     assert source(other) == "hit"
@@ -245,46 +267,57 @@ def test_a_visitor_with_a_message_waiting_gets_it_not_a_cached_page(shop):
 
 
 @cached
-def test_a_logged_in_shoppers_page_is_neither_served_from_nor_stored_in_the_cache(shop):
+def test_a_logged_in_shopper_gets_their_own_account_links_and_leaves_none(shop):
     from oscar.test.factories import UserFactory
 
     shopper = Client()
     shopper.force_login(UserFactory(email="camille@example.org"))
     # given the cached anonymous page
     assert source(Client().get("/paniers/")) == "miss"
-    # when a logged-in shopper opens it, it is theirs (account links), not the cached one
+    # when a logged-in shopper opens it, it has their account links, not the anonymous ones
     own = shopper.get("/paniers/")
-    assert source(own) == "bypass"
+    assert source(own) == "shell"
     assert 'id="logout_link"' in own.content.decode()
-    # and what anonymous visitors get never shows an account
+    assert 'id="login_link"' not in own.content.decode()
+    # and when the shopper is the one who renders a page, anonymous visitors never see an account
     cache.clear()
-    shopper.get("/paniers/")
+    assert source(shopper.get("/paniers/")) == "miss"
     anonymous = Client().get("/paniers/")
-    assert source(anonymous) == "miss"  # the shopper's page was not stored
+    assert source(anonymous) == "shell"  # the shell, with the anonymous visitor's parts
     assert 'id="logout_link"' not in anonymous.content.decode()
     assert 'id="login_link"' in anonymous.content.decode()
 
 
 @cached
-def test_a_checked_postcode_gets_the_basket_page_for_that_district(shop):
+def test_a_checked_postcode_gets_the_basket_page_of_that_district(shop):
     from delivery.shipping import SESSION_DISTRICT_KEY
     from tests.delivery.factories import paris_13e
 
+    def checked(district) -> Client:
+        visitor = Client()
+        session = visitor.session
+        session[SESSION_DISTRICT_KEY] = district.pk
+        session.save()
+        return visitor
+
     district = paris_13e()
     url = basket_url(shop.omnivore)
-    assert source(Client().get(url)) == "miss"
-    # given a visitor who checked a Paris 13e postcode
-    visitor = Client()
-    session = visitor.session
-    session[SESSION_DISTRICT_KEY] = district.pk
-    session.save()
-    # then the basket page speaks of their district, rendered for them
-    page = visitor.get(url)
-    assert source(page) == "bypass"
-    assert "mardi" in page_text(page)
-    # while the list, which shows nothing of the district, still comes from the cache
-    visitor.get("/paniers/")
-    assert source(visitor.get("/paniers/")) == "hit"
+    anywhere = Client().get(url)
+    assert source(anywhere) == "miss"
+    assert "chaque mardi" not in page_text(anywhere)
+    # when a visitor who checked a Paris 13e postcode opens the basket page
+    page = checked(district).get(url)
+    # then it speaks of their district's day: a page of its own, cached for that district
+    assert source(page) == "miss"
+    assert "chaque mardi" in page_text(page)
+    again = checked(district).get(url)
+    assert source(again) == "hit"
+    assert "chaque mardi" in page_text(again)
+    assert source(Client().get(url)) == "hit"
+    assert "chaque mardi" not in page_text(Client().get(url))
+    # and the list, which shows nothing of the district, is the same for everyone
+    assert source(checked(district).get("/paniers/")) == "miss"
+    assert source(Client().get("/paniers/")) == "hit"
 
 
 # --- Invalidation: exactly the pages whose price, composition, rule status or text changed ---
