@@ -108,10 +108,20 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page; the test fails if the Content-Security-Policy blocked anything on it (a
+    script or style it blocks would otherwise go unnoticed when the test does not need it)."""
     context = browser.new_context(locale="fr-FR")
     page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: blocked.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
     yield page
     context.close()
+    assert not blocked, "the Content-Security-Policy blocked:\n" + "\n".join(blocked)
 
 
 # localstripe for tests outside tests/payments that go through the checkout's payment step.

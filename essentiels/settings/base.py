@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from csp import constants as csp
 from django.utils.translation import gettext_lazy as _
 
+from essentiels.security.csp import handler_hashes
 from essentiels.settings._env import BASE_DIR, env
 from essentiels.settings.oscar import *  # noqa: F403 — Oscar's defaults and our overrides
 
@@ -59,12 +63,16 @@ INSTALLED_APPS = [
     "sorl.thumbnail",
     "django_tables2",
     "import_export",
+    # Failed logins and locks (essentiels/security/login_throttle.py); before "essentiels", whose
+    # admin.py replaces axes' admin with one that can unlock.
+    "axes",
     # Ours. "essentiels" holds project-wide commands (load_demo), /healthz and housekeeping tasks.
     "essentiels.apps.EssentielsConfig",
     "baskets",
     "delivery",
     "payments",
     "supply",
+    "privacy",
     "waitingroom",
 ]
 
@@ -72,6 +80,8 @@ SITE_ID = 1
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but one: it sees every page (cached or not) to put the fresh nonce in it.
+    "essentiels.security.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -84,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "oscar.apps.basket.middleware.BasketMiddleware",
     "django.contrib.flatpages.middleware.FlatpageFallbackMiddleware",
+    # Last, as django-axes asks: turns a locked login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "essentiels.urls"
@@ -112,6 +124,8 @@ TEMPLATES = [
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out client before any password is checked.
+    "essentiels.security.login_throttle.LoginThrottleBackend",
     "oscar.apps.customer.auth_backends.EmailBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -168,6 +182,11 @@ LOGGING = {
         "django_redis": {"level": "WARNING"},
         # Oscar logs two INFO lines for every stock record saved.
         "oscar.alerts": {"level": "WARNING"},
+        # Never DEBUG, whatever LOG_LEVEL says: the SDK's debug lines carry request and response
+        # bodies (shoppers' emails, client secrets). INFO lines name the method and path only.
+        "stripe": {"level": "INFO"},
+        # axes narrates every failed login at INFO; its WARNINGs (failures, locks) stay.
+        "axes": {"level": "WARNING"},
     },
 }
 
@@ -219,6 +238,74 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_loca
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_localstripe")
 # Empty means real Stripe (https://api.stripe.com).
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
+
+# --- Security (essentiels/security/) -----------------------------------------------------------
+# Proxies whose X-Forwarded-For is believed (addresses or networks, or "*" when nothing but the
+# proxy can reach the app servers). Empty: the peer's own address (dev, tests). nginx overwrites
+# that header with the address it saw (deploy/nginx/essentiels.conf.template).
+TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", default=[])
+
+# Login throttling (django-axes; essentiels/security/login_throttle.py says why these layers):
+# an (email, address) pair is locked after AXES_FAILURE_LIMIT failures, an address alone after
+# LOGIN_THROTTLE_IP_FAILURE_LIMIT failures across all emails, each until AXES_COOLOFF_TIME has
+# passed since its last failure. Failures live in PostgreSQL: a Redis outage changes nothing.
+AXES_HANDLER = "essentiels.security.login_throttle.LoginThrottleHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_THROTTLE_FAILURE_LIMIT", default=5)
+LOGIN_THROTTLE_IP_FAILURE_LIMIT = env.int("LOGIN_THROTTLE_IP_FAILURE_LIMIT", default=50)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_THROTTLE_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "essentiels.security.login_throttle.login_username"
+AXES_CLIENT_IP_CALLABLE = "essentiels.security.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "essentiels.security.login_throttle.lockout_response"
+# Tries made while locked are refused, not counted: the lock ends when the page said it would.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Masked in the failed attempt's stored POST data and in log lines: passwords (Oscar's form posts
+# "login-password"), and emails and addresses (kept in their own columns for staff, not in logs).
+AXES_PASSWORD_FORM_FIELD = "login-password"  # noqa: S105 — a field name
+AXES_SENSITIVE_PARAMETERS = [
+    "password",
+    "login-password",
+    "username",
+    "login-username",
+    "ip_address",
+    "csrfmiddlewaretoken",
+]
+AXES_VERBOSE = False
+# No row per successful login (addresses and browsers of every shopper): nginx logs suffice.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Content-Security-Policy (django-csp; essentiels/security/csp.py adds the nonce and
+# STRIPE_API_BASE per response). Stripe.js as Stripe documents it: its script from js.stripe.com,
+# its frames (card fields, 3-D Secure) from js.stripe.com and hooks.stripe.com, its calls to
+# api.stripe.com. Inline scripts need the response's nonce ({% csp_nonce %}); Oscar's few constant
+# inline handlers are allowed by hash. Styles allow 'unsafe-inline': Oscar's templates and
+# Stripe's Elements set style attributes, and injected CSS cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [
+            csp.SELF,
+            csp.NONCE,
+            "https://js.stripe.com",
+            "https://*.js.stripe.com",
+            csp.UNSAFE_HASHES,
+            *handler_hashes(),
+        ],
+        "style-src": [csp.SELF, csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:", "https://*.stripe.com"],
+        "font-src": [csp.SELF, "data:"],
+        "connect-src": [csp.SELF, "https://api.stripe.com"],
+        "frame-src": [
+            "https://js.stripe.com",
+            "https://*.js.stripe.com",
+            "https://hooks.stripe.com",
+        ],
+        "frame-ancestors": [csp.NONE],
+        "form-action": [csp.SELF],
+        "base-uri": [csp.SELF],
+        "object-src": [csp.NONE],
+    }
+}
 
 # --- Routes (delivery.routing: fleet, stop locations, planning) ---------------------------------
 # Geocoder class (dotted path). The offline default places an address at its district's commune

@@ -36,7 +36,21 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The CSRF cookie stays readable by scripts: Oscar's dashboard reads it for its AJAX calls, and
+# Django's documentation notes that HttpOnly brings it no real protection.
+# Oscar's cart and recently-viewed cookies, and the language cookie: HTTPS only, like the session.
+OSCAR_BASKET_COOKIE_SECURE = True
+OSCAR_RECENTLY_VIEWED_COOKIE_SECURE = True
+LANGUAGE_COOKIE_SECURE = True
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+
+# Login throttling counts the client's address from X-Forwarded-For only when the request comes
+# from these (nginx on the same machine by default; docker-compose sets "*": only nginx reaches
+# the app servers there).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 
 # Stripe: real keys, no default (base.py's defaults point at localstripe). STRIPE_API_BASE
 # stays empty (real Stripe) unless set.

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
 
 from tests.baskets.conftest import make_grocery, make_variant
 
@@ -19,12 +20,13 @@ def test_cost_per_person_day_is_recomputed_before_saving(live_server, page):
     page.click("input[type=submit]")
     page.goto(f"{live_server.url}/admin/baskets/basketvariant/{variant.pk}/change/")
     panel = page.locator("#live-rules")
-    page.wait_for_function("document.querySelector('#live-rules dl') !== null")
+    # (locator waits, not wait_for_function: the Content-Security-Policy forbids eval)
+    panel.locator("dl").wait_for()
     assert "0,50 €" in panel.inner_text()
     # when staff raise the quantity to 11, without saving
     page.fill('input[name="components-0-quantity"]', "11")
     # then the panel shows 77,00 € / 14 = 5,50 € and the broken ceiling, before any save
-    page.wait_for_function("document.querySelector('#live-rules').innerText.includes('5,50')")
+    expect(panel).to_contain_text("5,50")
     text = panel.inner_text()
     assert "77,00 €" in text
     assert "Au-dessus du plafond de 5,00 €" in text

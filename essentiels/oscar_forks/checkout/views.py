@@ -94,6 +94,9 @@ class IndexView(views.IndexView):
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
+        # "I have an account" checks a password: with the request, login throttling counts it
+        # (Oscar's view passes none, which would let this form guess passwords unthrottled).
+        kwargs["request"] = self.request
         if self._needs_account():
             # Oscar preselects "as a guest", which such a cart cannot do.
             kwargs["initial"] = {**kwargs.get("initial", {}), "options": self.form_class.NEW}
