@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, instance_loaders, resources, widgets
+from tablib import Dataset
 
 from baskets.models import Diet, GroceryDiets
 from baskets.product_classes import GROCERY_CLASS_SLUG
@@ -87,6 +88,13 @@ class GroceryCostResource(resources.ModelResource):
         return ";".join(code for code in Diet.values if row and getattr(row, code))
 
     def before_import(self, dataset, **kwargs):
+        # PostgreSQL refuses a NUL character in any text, even in a lookup (the instance loader
+        # looks every SKU up at once): no SKU, number or diet holds one, so it goes.
+        for index, row in enumerate(list(dataset)):
+            if any(isinstance(cell, str) and "\x00" in cell for cell in row):
+                dataset[index] = tuple(
+                    cell.replace("\x00", "") if isinstance(cell, str) else cell for cell in row
+                )
         self._known_skus = set(self.get_queryset().values_list("partner_sku", flat=True))
         self._imported_diets: dict[int, frozenset[str]] = {}
         self._imported_products: set[int] = set()
@@ -139,6 +147,10 @@ class GroceryCostResource(resources.ModelResource):
             self._imported_diets[instance.product_id] = diets
 
     def import_data_inner(self, dataset, dry_run, raise_errors, using_transactions, *args, **kw):
+        if "sku" not in (dataset.headers or []):
+            # django-import-export reports the missing column, then walks the rows anyway
+            # (a file without a header row crashed there): give it the header alone.
+            dataset = Dataset(headers=list(dataset.headers or []))
         # Runs inside the import's transaction: diets and re-checks commit or roll back with it.
         result = super().import_data_inner(
             dataset, dry_run, raise_errors, using_transactions, *args, **kw

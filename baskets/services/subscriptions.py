@@ -42,6 +42,7 @@ from delivery.calendar import (
     closed_dates,
     delivery_cutoff,
     delivery_dates_upcoming,
+    horizon_end,
     is_delivery_day,
     local_today,
 )
@@ -171,6 +172,10 @@ def subscription_skip(
     _refuse_cancelled(subscription)
     if delivery_date < local_today(now=now):
         raise SubscriptionChangeError(_("This delivery date is in the past."))
+    # Within the calendar's horizon (the page shows the next few dates): one skip row and one
+    # email per posted date, so a script must not be able to post every Tuesday to year 9999.
+    if delivery_date > horizon_end(today=local_today(now=now)):
+        raise SubscriptionChangeError(_("This delivery date is too far ahead to be skipped."))
     if now >= delivery_cutoff(day=delivery_date):
         raise SubscriptionChangeError(
             _(
