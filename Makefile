@@ -62,6 +62,10 @@ audit: $(STAMP)
 
 bench: $(STAMP)
 	scripts/services.sh ensure
+	@# bench_pages.py loads gunicorn with wrk (Debian's package), installed here when missing.
+	@command -v wrk >/dev/null || { apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } \
+	  || { echo "make bench needs wrk: apt-get install wrk" >&2; exit 1; }
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # The deployment topology natively (scripts/stack.sh; its STACK_* variables are in the README).

@@ -3,7 +3,8 @@ then 200 themed baskets of 3 household sizes and 40 components each.
 
 Run: `.venv/bin/python bench/bench_baskets.py`. Needs PostgreSQL and Redis (test settings, its own
 throw-away database). The query count must not grow with the number of baskets or components;
-times are through Django's test client (no network, no nginx), median and p95 of ROUNDS requests.
+times are through Django's test client (no network, no nginx), median and p95 of ROUNDS requests,
+with the page cache off (every request rendered: what bench_pages.py calls a cold render).
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ def measure(client, url: str) -> tuple[int, float, float]:
 
 def main() -> None:
     with bench_database():
-        from django.test import Client
+        from django.test import Client, override_settings
+
+        # The rendered pages, not the page cache (bench_pages.py measures that).
+        override_settings(
+            STOREFRONT_LIST_CACHE_SECONDS=0, STOREFRONT_BASKET_PAGE_CACHE_SECONDS=0
+        ).enable()
 
         from baskets.storefront import basket_url
         from tests.baskets.factories import (
