@@ -450,6 +450,31 @@ def test_a_transactions_own_uncommitted_change_is_never_hidden_by_the_cache(shop
 
 
 @cached
+def test_a_page_rendered_while_a_change_commits_is_never_served_stale(shop, monkeypatch):
+    import baskets.views
+
+    record = StockRecord.objects.get(product__parent=shop.omnivore.product)
+    read = baskets.views.baskets_for_sale
+
+    def read_then_change(**filters):
+        # the page reads the old price, then a price change commits before it is stored
+        cards = read(**filters)
+        record.price = Decimal("77.00")
+        record.save()
+        return cards
+
+    monkeypatch.setattr(baskets.views, "baskets_for_sale", read_then_change)
+    raced = Client().get("/paniers/")
+    assert source(raced) == "miss"
+    assert "77,00" not in page_text(raced)  # rendered with the price it read
+    monkeypatch.setattr(baskets.views, "baskets_for_sale", read)
+    # then what was stored is never served: the next visitor gets the new price
+    after = Client().get("/paniers/")
+    assert source(after) == "miss"
+    assert "77,00" in page_text(after)
+
+
+@cached
 def test_a_rolled_back_change_leaves_the_cache_serving_the_true_page(shop):
     warm("/paniers/")
     record = StockRecord.objects.get(product__parent=shop.omnivore.product)
