@@ -47,7 +47,10 @@ def grocery_diets_changed(sender, instance, raw=False, **kwargs):
         _recheck_containing([instance.product_id])
 
 
+# Django sends a proxy's saves with the proxy as sender: the assortment admin saves
+# GroceryProduct, so both are listened to.
 @receiver(post_save, sender=Product, dispatch_uid="baskets.product_saved")
+@receiver(post_save, sender=GroceryProduct, dispatch_uid="baskets.grocery_product_saved")
 def product_changed(sender, instance, raw=False, created=False, **kwargs):
     if raw or created:
         return

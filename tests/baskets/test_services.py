@@ -112,3 +112,20 @@ def test_a_basket_size_published_by_hand_while_broken_is_withdrawn_again():
     variant = BasketVariant.objects.select_related("product").get(pk=variant.pk)
     assert not variant.product.is_public
     assert variant.rule_status == RuleStatus.INVALID
+
+
+def test_a_component_taken_out_of_the_assortment_admin_withdraws_its_baskets():
+    from baskets.models import GroceryProduct
+
+    # given a published basket of one grocery product
+    product = make_grocery(cost="10.00")
+    variant = make_variant(components={product: 1}, persons=2)
+    assert variant.product.is_public
+    # when the back office unpublishes it in the assortment admin (which saves the proxy model)
+    grocery = GroceryProduct.objects.get(pk=product.pk)
+    grocery.is_public = False
+    grocery.save()
+    # then the basket is withdrawn, as when the Oscar product itself is saved
+    variant = BasketVariant.objects.select_related("product").get(pk=variant.pk)
+    assert not variant.product.is_public
+    assert variant.rule_status == RuleStatus.INVALID
