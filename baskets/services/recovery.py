@@ -44,6 +44,7 @@ from delivery.models import OrderDelivery
 from delivery.services.booking import order_delivery_release
 from payments.exceptions import PaymentError
 from payments.services import payment_intent_cancel
+from payments.services.customers import payment_method_is_customers
 
 logger = logging.getLogger("baskets.recovery")
 
@@ -211,6 +212,15 @@ def renewal_pay_with_card(
     now = now or timezone.now()
     if not payment_method_id.startswith("pm_"):
         raise RenewalPaymentError(_("Please enter your card details."))
+    customer_id = (
+        SubscriptionRenewal.objects.filter(pk=renewal_id)
+        .values_list("subscription__stripe_customer_id", flat=True)
+        .first()
+    )
+    if not payment_method_is_customers(
+        payment_method_id=payment_method_id, customer_id=customer_id or ""
+    ):
+        raise RenewalPaymentError(_("This card could not be used: please enter it again."))
     renewal, leftover = _claim(
         renewal_id=renewal_id,
         from_statuses=(RenewalStatus.DECLINED, RenewalStatus.REQUIRES_ACTION),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from django.contrib.auth.models import AbstractBaseUser
 
 from payments.models import StripeCustomer, StripeOperation
 from payments.services.ledger import stripe_operation_run
 from payments.stripe_client import stripe_client
+
+logger = logging.getLogger("payments")
 
 
 def _existing(*, user: AbstractBaseUser | None, email: str) -> StripeCustomer | None:
@@ -48,3 +51,20 @@ def stripe_customer_ensure(*, user: AbstractBaseUser | None = None, email: str) 
         customer_id=op.stripe_id, defaults={"user": user, "email": email}
     )
     return customer.customer_id
+
+
+def payment_method_is_customers(*, payment_method_id: str, customer_id: str) -> bool:
+    """Whether Stripe has this payment method saved on this Customer (a posted id is the
+    browser's word: another shopper's card id must never become this one's). False when
+    Stripe cannot be asked."""
+    import stripe
+
+    try:
+        method = stripe_client().v1.payment_methods.retrieve(payment_method_id)
+    except stripe.StripeError:
+        logger.warning("payment method %s could not be checked", payment_method_id)
+        return False
+    customer = getattr(method, "customer", None)
+    if not isinstance(customer, str):
+        customer = getattr(customer, "id", None)
+    return bool(customer_id) and customer == customer_id

@@ -174,6 +174,23 @@ def test_another_card_pays_the_order_and_becomes_the_subscriptions_card(
 
 
 @pytest.mark.django_db
+def test_another_customers_card_id_is_refused_and_changes_nothing(declined, stripe_api):  # noqa: F811
+    # given a card saved on someone else's Stripe Customer, its id posted on this payment page
+    other = stripe_api.v1.customers.create(params={"email": "autre@example.org"})
+    foreign = new_card(stripe_api, other.id)
+    # when it is offered to pay this shopper's declined delivery
+    with pytest.raises(RenewalPaymentError, match="Cette carte n"):
+        renewal_pay_with_card(
+            renewal_id=declined.pk, payment_method_id=foreign, now=AFTER_CUTOFF + timedelta(hours=1)
+        )
+    # then the subscription keeps its card and the renewal is still waiting for payment
+    declined.refresh_from_db()
+    declined.subscription.refresh_from_db()
+    assert declined.status == RenewalStatus.DECLINED
+    assert declined.subscription.stripe_payment_method_id != foreign
+
+
+@pytest.mark.django_db
 def test_a_paid_renewal_cannot_be_paid_again(declined, stripe_api):  # noqa: F811
     card = new_card(stripe_api, declined.subscription.stripe_customer_id)
     renewal_pay_with_card(renewal_id=declined.pk, payment_method_id=card, now=AFTER_CUTOFF)
