@@ -16,6 +16,17 @@ def stripe_event_process_task(*, event_pk: int) -> None:
 
 
 @shared_task(acks_late=True)
+def stripe_events_sweep_task() -> int:
+    # Idempotent: each event is processed once under its row lock.
+    from payments.services.webhooks import stripe_event_process, stripe_events_waiting
+
+    waiting = stripe_events_waiting()
+    for event_pk in waiting:
+        stripe_event_process(event_pk=event_pk)
+    return len(waiting)
+
+
+@shared_task(acks_late=True)
 def payments_reconcile_task(*, minutes: int = 24 * 60) -> dict[str, int]:
     # Idempotent: it only moves pending rows to Stripe's outcome and cancels (with a ledger key)
     # authorisations nobody will capture.

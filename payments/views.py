@@ -48,15 +48,26 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         logger.warning("stripe webhook without an event id rejected")
         return HttpResponseBadRequest("invalid event")
     row, created = stripe_event_record(event=event)
-    if not created:
-        logger.info("stripe webhook %s replayed: ignored", row.event_id)
-    elif row.status == row.Status.IGNORED:
+    if row.status == row.Status.IGNORED:
         logger.info("stripe webhook %s of unhandled type %s acknowledged", row.event_id, row.type)
+    elif not created and row.status != row.Status.RECEIVED:
+        logger.info("stripe webhook %s replayed: already %s", row.event_id, row.status)
     else:
-        from payments.tasks import stripe_event_process_task
-
-        transaction.on_commit(lambda: stripe_event_process_task.delay(event_pk=row.pk))
+        # New, or a replay of an event still waiting (its first task was never queued: the
+        # broker was down): queue it. Processing is once per event whatever the queue does.
+        transaction.on_commit(lambda: stripe_event_enqueue(event_pk=row.pk))
     return HttpResponse(status=200)
+
+
+def stripe_event_enqueue(*, event_pk: int) -> None:
+    """Queue the event's processing; with the broker down the event stays recorded as
+    received and the sweeper (beat) or Stripe's next delivery queues it again."""
+    from payments.tasks import stripe_event_process_task
+
+    try:
+        stripe_event_process_task.delay(event_pk=event_pk)
+    except Exception:
+        logger.exception("stripe event %s could not be queued: left for the sweeper", event_pk)
 
 
 @require_POST

@@ -34,6 +34,13 @@ CELERY_BEAT_SCHEDULE["delivery-moves-notify"] = {
     "schedule": crontab(minute="*/10"),
 }
 
+# Payments: every minute, process the webhook events whose task was never queued (broker down)
+# or was lost (Stripe retries them too; each is processed once).
+CELERY_BEAT_SCHEDULE["payments-webhook-events-sweep"] = {
+    "task": "payments.tasks.stripe_events_sweep_task",
+    "schedule": 60.0,
+}
+
 # Payments: every 15 minutes, compare the last day's PaymentIntents on Stripe with our ledger and
 # repair what a missed webhook or a crashed worker left (pending rows, orphan authorisations).
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {

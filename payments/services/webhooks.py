@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +58,17 @@ def stripe_event_process(*, event_pk: int) -> None:
         event.processed_at = timezone.now()
         event.save(update_fields=["status", "processed_at"])
     logger.info("stripe event %s %s processed", event.event_id, event.type)
+
+
+def stripe_events_waiting(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Events recorded but still not processed a while after they arrived (their task was lost:
+    broker down, worker killed before acknowledging): the sweeper processes them."""
+    cutoff = timezone.now() - older_than
+    return list(
+        StripeEvent.objects.filter(status=StripeEvent.Status.RECEIVED, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:500]
+    )
 
 
 def _intent_rows(*, payment_intent_id: str, order_number: str | None):

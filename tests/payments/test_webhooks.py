@@ -74,14 +74,77 @@ def test_a_signed_event_is_processed_once_and_a_replay_is_ignored(
     # when Stripe sends it, then sends it again
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert post(client, event).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True) as replayed:
         assert post(client, event).status_code == 200
-    # then it is recorded once, processed once: the ledger and the order show the capture
-    assert len(callbacks) == 1
+    # then it is recorded once, processed once (the replay queues nothing): the ledger and the
+    # order show the capture
+    assert (len(callbacks), len(replayed)) == (1, 0)
     row = StripeEvent.objects.get()
     assert row.status == StripeEvent.Status.PROCESSED
     assert row.processed_at
     op.refresh_from_db()
     assert (op.status, op.stripe_status) == ("succeeded", "succeeded")
+    assert PaymentEvent.objects.filter(order=order).count() == 1
+
+
+def test_an_event_received_while_the_broker_is_down_is_processed_later(
+    client,
+    eager_tasks,
+    django_capture_on_commit_callbacks,
+    pending_authorisation,
+    order_factory,
+    monkeypatch,
+):
+    from payments.tasks import stripe_event_process_task
+
+    op = pending_authorisation
+    order = order_factory(op.order_number)
+    event = intent_event("payment_intent.succeeded", op.stripe_id, op.order_number)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    # given Redis down when Stripe delivers the event: acknowledged, recorded, not processed
+    monkeypatch.setattr(stripe_event_process_task, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, event).status_code == 200
+    assert StripeEvent.objects.get().status == StripeEvent.Status.RECEIVED
+    # when Stripe delivers it again with the broker back, it is processed, once
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, event).status_code == 200
+        assert post(client, event).status_code == 200
+    assert StripeEvent.objects.get().status == StripeEvent.Status.PROCESSED
+    op.refresh_from_db()
+    assert op.stripe_status == "succeeded"
+    assert PaymentEvent.objects.filter(order=order).count() == 1
+
+
+def test_the_sweeper_processes_events_whose_task_was_lost(
+    eager_tasks, pending_authorisation, order_factory
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.services.webhooks import stripe_event_record
+    from payments.tasks import stripe_events_sweep_task
+
+    op = pending_authorisation
+    order = order_factory(op.order_number)
+    # given an event recorded three minutes ago whose task never ran, and one just received
+    old, _ = stripe_event_record(
+        event=intent_event("payment_intent.succeeded", op.stripe_id, op.order_number)
+    )
+    StripeEvent.objects.filter(pk=old.pk).update(received_at=timezone.now() - timedelta(minutes=3))
+    fresh, _ = stripe_event_record(
+        event=intent_event("payment_intent.succeeded", "pi_other", "nothing-1")
+    )
+    # when the sweeper runs (twice), then only the old one is processed, once
+    assert stripe_events_sweep_task() == 1
+    assert stripe_events_sweep_task() == 0
+    assert StripeEvent.objects.get(pk=old.pk).status == StripeEvent.Status.PROCESSED
+    assert StripeEvent.objects.get(pk=fresh.pk).status == StripeEvent.Status.RECEIVED
     assert PaymentEvent.objects.filter(order=order).count() == 1
 
 
