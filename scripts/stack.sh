@@ -179,11 +179,13 @@ start_web() {
 }
 
 start_celery() {
-  launch worker "" "$BIN/celery" -A essentiels worker --loglevel=INFO \
+  # Under scripts/respawn.sh, like a supervisor's restart policy: a worker that exits (its broker
+  # gone) comes back by itself.
+  launch worker "" scripts/respawn.sh "$BIN/celery" -A essentiels worker --loglevel=INFO \
     --concurrency="$STACK_CELERY_CONCURRENCY" --hostname="stack-worker@%h" \
     --pidfile="$RUN/worker.celery.pid"
   # Exactly one beat: two would send every scheduled task twice. Its pid lock refuses a second.
-  launch beat "" "$BIN/celery" -A essentiels beat --loglevel=INFO \
+  launch beat "" scripts/respawn.sh "$BIN/celery" -A essentiels beat --loglevel=INFO \
     --schedule="$STACK_DIR/celerybeat-schedule" --pidfile="$RUN/beat.celery.pid"
 }
 

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import requests
@@ -292,3 +293,23 @@ def test_redis_down_pages_still_served_and_shoppers_stay_logged_in(stack, shoppe
         assert "django_redis.cache Exception ignored" in logs
     finally:
         stack.redis.start()
+
+
+def test_a_celery_worker_that_dies_comes_back_by_itself(stack):
+    # given the stack's worker (under scripts/respawn.sh, the native restart policy)
+    pid_file = stack.dir / "run" / "worker.celery.pid"
+    wait_until(pid_file.exists, seconds=60, what="the worker's pid file")
+    first = int(pid_file.read_text())
+    # when it dies the way it does when Redis vanishes (it exits; SIGKILL here)
+    os.kill(first, signal.SIGKILL)
+
+    def replaced() -> bool:
+        try:
+            pid = int(pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return False
+        return pid != first and Path(f"/proc/{pid}").exists()
+
+    # then another worker process is running within seconds, and the stack says all is up
+    wait_until(replaced, seconds=60, what="a new worker")
+    assert stack.run("status").returncode == 0
