@@ -50,8 +50,10 @@ def test_idle_shoppers_free_their_slot_and_activity_slides_the_expiry(room):
     assert room.visit(idle, at_ms=T0 + 16 * MINUTE).state == "queued"
 
 
-def test_admissions_per_minute_are_limited_by_the_rate(room):
-    # given 6 admissions a minute (one every 10 s, bursts of one) and plenty of slots
+def test_admissions_per_minute_are_limited_by_the_rate(room, settings):
+    # given 6 admissions a minute (one every 10 s, bursts of one: 10 s worth, the queue page
+    # refreshing every 5 s) and plenty of slots
+    settings.WAITING_ROOM_REFRESH_SECONDS = 5
     room.configure(admit_per_minute=6, max_active=1000)
     crowd = [visitor_id(f"crowd{i}") for i in range(20)]
     # when 20 arrive at once
@@ -65,6 +67,18 @@ def test_admissions_per_minute_are_limited_by_the_rate(room):
         states = [room.visit(v, at_ms=at).state for v in crowd]
         assert states.count("admitted") == 1 + step
         assert states[: 1 + step] == ["admitted"] * (1 + step)
+
+
+def test_the_burst_holds_a_whole_refresh_of_the_queue_page(room):
+    # given 120 admissions a minute and the queue page reloading every 20 s (the room's fixture)
+    room.configure(admit_per_minute=120, max_active=1000)
+    crowd = [visitor_id(f"poll{i}") for i in range(100)]
+    first = [room.visit(v).state for v in crowd]
+    # then the first burst is 25 s worth (refresh + 5 s), so that visitors polling together
+    # every 20 s are admitted at the configured rate and no admission is lost between polls
+    assert first.count("admitted") == 50
+    later = [room.visit(v, at_ms=T0 + 20 * SECOND).state for v in crowd]
+    assert later.count("admitted") == 50 + 40
 
 
 def test_a_rate_of_zero_admits_nobody_new_but_the_priority_lane(room):
@@ -110,7 +124,8 @@ def test_a_visitor_admitted_while_away_keeps_the_slot_only_for_the_queue_timeout
     assert room.visit(third, at_ms=T0 + 20 * MINUTE + 121 * SECOND).state == "admitted"
 
 
-def test_the_priority_lane_skips_the_queue_within_the_cap(room):
+def test_the_priority_lane_skips_the_queue_within_the_cap(room, settings):
+    settings.WAITING_ROOM_REFRESH_SECONDS = 5  # bursts of 10 s worth: one admission
     room.configure(admit_per_minute=6, max_active=3)
     # given the rate's token spent and a normal queue
     room.visit(visitor_id("n1"))

@@ -55,8 +55,10 @@ def test_racing_processes_never_admit_more_than_the_active_shoppers_cap(room):
     assert room.redis().zcard(Keys.queue) == 30
 
 
-def test_racing_processes_never_admit_faster_than_the_rate(room):
-    # given 60 admissions a minute: bursts of 10 (10 s worth), plenty of slots
+def test_racing_processes_never_admit_faster_than_the_rate(room, settings):
+    # given 60 admissions a minute: bursts of 10 (10 s worth with the queue page refreshing
+    # every 5 s), plenty of slots
+    settings.WAITING_ROOM_REFRESH_SECONDS = 5
     room.configure(max_active=1000, admit_per_minute=60)
     # when 40 processes let a visitor in at the same instant
     states = _race_processes(now_ms=T0)
