@@ -62,3 +62,7 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+
+# The waiting room stands in front of the shop (ops steer it live in the admin; with the default
+# limits it only queues beyond 500 active shoppers or 120 newcomers a minute).
+WAITING_ROOM_ENABLED = env.bool("WAITING_ROOM_ENABLED", default=True)

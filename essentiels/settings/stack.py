@@ -19,3 +19,6 @@ CSRF_COOKIE_SECURE = False
 OSCAR_BASKET_COOKIE_SECURE = False
 OSCAR_RECENTLY_VIEWED_COOKIE_SECURE = False
 LANGUAGE_COOKIE_SECURE = False
+# The room is put in front of the local stack only when asked (bench_stack's surge does), so
+# that tests and load runs see the shop itself unless they want the room.
+WAITING_ROOM_ENABLED = env.bool("WAITING_ROOM_ENABLED", default=False)  # noqa: F405
