@@ -54,9 +54,10 @@ def stripe_customer_ensure(*, user: AbstractBaseUser | None = None, email: str) 
 
 
 def payment_method_is_customers(*, payment_method_id: str, customer_id: str) -> bool:
-    """Whether Stripe has this payment method saved on this Customer (a posted id is the
-    browser's word: another shopper's card id must never become this one's). False when
-    Stripe cannot be asked."""
+    """Whether this payment method may become this Customer's card: it is saved on this
+    Customer, or on none yet (a card just entered; Stripe attaches it when used). A posted id
+    is the browser's word: a card saved on another shopper's Customer never qualifies. False
+    when Stripe cannot be asked."""
     import stripe
 
     try:
@@ -65,6 +66,6 @@ def payment_method_is_customers(*, payment_method_id: str, customer_id: str) -> 
         logger.warning("payment method %s could not be checked", payment_method_id)
         return False
     customer = getattr(method, "customer", None)
-    if not isinstance(customer, str):
+    if customer is not None and not isinstance(customer, str):
         customer = getattr(customer, "id", None)
-    return bool(customer_id) and customer == customer_id
+    return bool(customer_id) and customer in (None, customer_id)
