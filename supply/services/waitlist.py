@@ -22,10 +22,14 @@ REOPENED_EVENT = "SUPPLY_WAITLIST_REOPENED"
 def waitlist_join(
     *, variant_id: int, email: str, user_id: int | None = None
 ) -> SupplyWaitlistEntry:
-    """Put an email on a basket's waiting list, once (joining twice keeps the first entry)."""
-    entry, _created = SupplyWaitlistEntry.objects.get_or_create(
+    """Put an email on a basket's waiting list, once (joining twice keeps the first entry;
+    joining again after being told it reopened asks to be told next time too)."""
+    entry, created = SupplyWaitlistEntry.objects.get_or_create(
         variant_id=variant_id, email=email.strip().lower(), defaults={"user_id": user_id}
     )
+    if not created and entry.notified_at is not None:
+        entry.notified_at = None
+        entry.save(update_fields=["notified_at"])
     return entry
 
 

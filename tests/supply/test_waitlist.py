@@ -44,6 +44,10 @@ def test_the_waiting_list_is_told_once_when_staff_lift_the_cap(client):
     # and a second run sends nothing more
     assert waitlist_notify_reopened() == 0
     assert len(mail.outbox) == 2
+    # until a shopper joins again (the basket capped again): told next time too
+    client.post(url, {"email": "paul@example.fr"})
+    assert waitlist_notify_reopened() == 1
+    assert mail.outbox[-1].to == ["paul@example.fr"]
 
 
 @time_machine.travel(BEFORE_CUTOFF, tick=False)
