@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Sum
 
+from supply.coverage import room_from
 from supply.models import ComponentDemand, ForecastRun, VariantDemand
 from supply.services.reservations import components_coverage
 from supply.services.weeks import supply_weeks
@@ -315,6 +316,17 @@ def _component_weeks(
     }
 
 
+def component_short(
+    *, coverage: dict[int, list], components: list[tuple[int, int, str]], index: int
+) -> str:
+    """The first of ``components`` (product id, units, title) that week ``index`` of
+    ``coverage`` (``_component_weeks``) cannot take without going short, else ""."""
+    for product_id, quantity, title in components:
+        if room_from(coverage[product_id], index) < quantity:
+            return title
+    return ""
+
+
 def variant_supply_status(
     *,
     variant_id: int,
@@ -334,7 +346,7 @@ def variant_supply_status(
 
     from baskets.models import BasketSubscription, SubscriptionStatus
     from delivery.calendar import delivery_cutoff, delivery_dates_upcoming
-    from supply.coverage import adds_shortfall, room_from
+    from supply.coverage import adds_shortfall
     from supply.models import VariantSupplyCap
     from supply.services.sales import waitlist_url
     from supply.services.weeks import first_orderable_date, supply_horizon, week_of
@@ -360,11 +372,9 @@ def variant_supply_status(
     coverage = _component_weeks(components=components, weeks=weeks)
 
     def short_in(day: date) -> str:
-        index = weeks.index(week_of(day))
-        for product_id, quantity, title in components:
-            if room_from(coverage[product_id], index) < quantity:
-                return title
-        return ""
+        return component_short(
+            coverage=coverage, components=components, index=weeks.index(week_of(day))
+        )
 
     next_date = candidates[0]
     short = short_in(next_date)

@@ -98,8 +98,7 @@ def cart_supply_check(*, cart, now: datetime | None = None) -> Callable[[date], 
     point of sale's check, made without reserving, so the shopper is offered the first date it
     will accept. None when sales are not protected or the cart holds no basket. Two queries,
     then two more on the first call."""
-    from supply.coverage import room_from
-    from supply.selectors import _component_weeks
+    from supply.selectors import _component_weeks, component_short
 
     if not settings.SUPPLY_PROTECT_SALES:
         return None
@@ -136,10 +135,6 @@ def cart_supply_check(*, cart, now: datetime | None = None) -> Callable[[date], 
         week = week_of(day)
         if week < weeks[0] or week > weeks[-1]:
             return ""
-        index = weeks.index(week)
-        for product_id, quantity, title in components:
-            if room_from(coverage[product_id], index) < quantity:
-                return title
-        return ""
+        return component_short(coverage=coverage, components=components, index=weeks.index(week))
 
     return short_component

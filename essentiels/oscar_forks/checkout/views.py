@@ -122,11 +122,20 @@ class IndexView(views.IndexView):
 
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
 class ShippingMethodView(views.ShippingMethodView):
+    def get_available_shipping_methods(self):
+        # Computed once per request: get() below and Oscar's own get() both ask.
+        if not hasattr(self, "_available_methods"):
+            self._available_methods = super().get_available_shipping_methods()
+        return self._available_methods
+
     def get(self, request, *args, **kwargs):
-        # An address we deliver to, but a basket supply cannot serve on any coming date: say
-        # so on the cart page (where the basket links to its waiting list) rather than Oscar's
-        # "not available for your address".
-        if self.checkout_session.is_shipping_address_set():
+        # No date for an address we deliver to, because a basket supply cannot serve on any
+        # coming date: say so on the cart page (where the basket links to its waiting list)
+        # rather than Oscar's "not available for your address".
+        if (
+            self.checkout_session.is_shipping_address_set()
+            and not self.get_available_shipping_methods()
+        ):
             from delivery.shipping import supply_unavailable_reason
 
             reason = supply_unavailable_reason(
