@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "supply",
     "privacy",
     "waitingroom",
+    # Django's own widget templates, for FORM_RENDERER below.
+    "django.forms",
 ]
 
 SITE_ID = 1
@@ -122,6 +124,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Form widgets render through TEMPLATES, so templates/ can override a widget's template too
+# (Oscar's image upload widget, for the Content-Security-Policy).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out client before any password is checked.
