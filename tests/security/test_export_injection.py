@@ -1,12 +1,14 @@
 """No export runs a formula: customers' names, emails and addresses and product titles that start
 with = + - @, a tab or a carriage return come out as text in every CSV and XLSX we produce —
 route sheets, loading and picking lists, the warehouse picking totals, the supply page, the
-grocery import/export, and Oscar's dashboard downloads (the order list and the reports)."""
+grocery import/export, and Oscar's dashboard downloads (the order list, the reports and a voucher
+set's codes)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 import time_machine
@@ -174,3 +176,28 @@ def test_oscar_dashboard_reports(hostile_shop, superuser_client, report):
         "user_analytics": [HOSTILE_EMAILS[0]],
     }[report]
     assert_inert(cells_of_csv(body_of(response)), expected=expected)
+
+
+def test_oscar_dashboard_voucher_set_download(superuser_client):
+    # given a voucher set named, and its codes typed, by someone hostile
+    from oscar.apps.voucher.models import Voucher
+
+    voucher_set = oscar.VoucherSetFactory(name=HOSTILE[0], count=0)
+    for n, hostile in enumerate(HOSTILE):
+        Voucher.objects.create(
+            name=f"{voucher_set.name} - {n}",
+            code=hostile,
+            voucher_set=voucher_set,
+            start_datetime=voucher_set.start_datetime,
+            end_datetime=voucher_set.end_datetime,
+        )
+    # when staff download its codes
+    response = superuser_client.get(
+        reverse("dashboard:voucher-set-download", args=[voucher_set.pk])
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    # then every code is there, as inert text, and the file's name is a plain slug
+    cells = cells_of_csv(body_of(response))
+    assert len(cells) == len(HOSTILE)
+    assert_inert(cells, expected=[hostile.upper() for hostile in HOSTILE])
+    assert re.fullmatch(r'attachment; filename="[a-z0-9-]+\.csv"', response["Content-Disposition"])
