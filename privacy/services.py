@@ -8,11 +8,14 @@ the shopper:
 * anonymised: the account itself (name, email, username; disabled, no usable password — which
   ends every session it had, on every device), the shipping and billing addresses of its orders
   and the addresses of its subscriptions (names, street, phone and instructions; postcode, city
-  and country stay for the accounts), the text of emails sent about its subscriptions;
+  and country stay for the accounts), the text of emails sent about its subscriptions, and the
+  route stops that served only its orders (street and address key erased, coordinates rounded to
+  about a kilometre, in the stop-move history too; postcode and city stay). A stop that also
+  served a neighbour or a guest keeps the building's address: it is theirs too;
 * deleted: the address book, wishlists, product alerts, notifications and email history, browsing
   records, waiting-list entries (delivery and baskets), failed-login records, the priority lane
-  entry, and the saved cards — the Stripe Customer is deleted at Stripe (which detaches its cards)
-  and here.
+  entry, the geocoding cache's entries for addresses nobody else uses, and the saved cards — the
+  Stripe Customer is deleted at Stripe (which detaches its cards) and here.
 
 It is refused while a delivery is still to come (an order booked for today or later, or a weekly
 delivery already fixed by its cutoff): the order needs the address and the card. The shopper is
@@ -24,6 +27,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 import stripe
 from django.apps import apps
@@ -213,6 +217,27 @@ def account_close(*, user_id: int, now: datetime | None = None) -> None:
     _anonymise(user_id=user_id, now=now)
 
 
+# About a kilometre: the stop stays on the map of its district, not at a door.
+_STOP_COORDINATES_KEPT = Decimal("0.01")
+
+
+def _route_stops_anonymise(*, stop_ids: list[int]) -> None:
+    """Erase the street of stops that served only a closed account (``route_stops_only_for``),
+    and from the history of ops' moves of those stops."""
+    from delivery.routing.models import RouteStop, RouteStopMove
+
+    for stop in RouteStop.objects.filter(pk__in=stop_ids).select_related("route"):
+        if stop.address:
+            RouteStopMove.objects.filter(plan_id=stop.route.plan_id, address=stop.address).update(
+                address=""
+            )
+        stop.address = ""
+        stop.address_key = ""
+        stop.latitude = stop.latitude.quantize(_STOP_COORDINATES_KEPT)
+        stop.longitude = stop.longitude.quantize(_STOP_COORDINATES_KEPT)
+        stop.save(update_fields=["address", "address_key", "latitude", "longitude"])
+
+
 @transaction.atomic
 def _anonymise(*, user_id: int, now: datetime) -> None:
     from axes.models import AccessAttempt
@@ -226,11 +251,16 @@ def _anonymise(*, user_id: int, now: datetime) -> None:
 
     from baskets.models import BasketSubscription, SubscriptionMessage
     from delivery.models import WaitlistEntry
+    from delivery.routing.models import AddressLocation
+    from delivery.routing.selectors import address_locations_only_for, route_stops_only_for
     from payments.models import StripeCustomer, StripeOperation
     from supply.models import SupplyWaitlistEntry
 
     user = get_user_model().objects.select_for_update().get(pk=user_id)
     names = {name.strip().lower() for name in (user.email, user.get_username()) if name}
+    # Read while the shopper's addresses are still there to compare with other people's.
+    stop_ids = list(route_stops_only_for(user_id=user_id).values_list("pk", flat=True))
+    location_ids = list(address_locations_only_for(user_id=user_id).values_list("pk", flat=True))
     email = user.email
     # Rows keyed by the account or, for forms that took an email (guests), by its address.
     mine = Q(user_id=user_id) | (Q(email__iexact=email) if email else Q(pk__in=[]))
@@ -242,6 +272,9 @@ def _anonymise(*, user_id: int, now: datetime) -> None:
     )
     BillingAddress.objects.filter(order__in=orders).update(**_ADDRESS_BLANKS)
     orders.exclude(guest_email="").update(guest_email="")
+    # Their buses' stops: the postcode and city stay for delivery statistics.
+    _route_stops_anonymise(stop_ids=stop_ids)
+    AddressLocation.objects.filter(pk__in=location_ids).delete()
 
     subscriptions = BasketSubscription.objects.filter(user_id=user_id)
     subscriptions.update(

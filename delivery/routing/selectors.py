@@ -1,14 +1,23 @@
 """Reads for the ops screens and manifests: a date's plan summary, what moved between versions,
-the map's geometry."""
+the map's geometry; and, for closing a shopper's account, the stops and cached locations that
+are theirs alone."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Count, Max, Min, Prefetch
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, QuerySet
 
-from delivery.routing.models import PlannedOrder, PlanRun, Route, RoutePlan, RouteStop
+from delivery.routing.geocoding import address_key
+from delivery.routing.models import (
+    AddressLocation,
+    PlannedOrder,
+    PlanRun,
+    Route,
+    RoutePlan,
+    RouteStop,
+)
 
 
 def route_plan_current(*, delivery_date: date) -> RoutePlan | None:
@@ -164,3 +173,64 @@ def plan_map(*, routes: list[Route], width: int = 900, height: int = 600) -> dic
             }
         )
     return {"width": width, "height": height, "routes": out_routes, "depots": list(depots.values())}
+
+
+# --- A shopper's addresses (privacy.services.account_close) ------------------------------------
+
+
+def route_stops_only_for(*, user_id: int) -> QuerySet[RouteStop]:
+    """Stops, in every plan version, that only ever served the shopper's orders: their address
+    is the shopper's alone there. A stop also serving anyone else's order (a neighbour of the
+    building, a guest) is not one."""
+    others = PlannedOrder.objects.filter(stop_id=OuterRef("pk")).exclude(
+        order_delivery__order__user_id=user_id
+    )
+    mine = PlannedOrder.objects.filter(
+        order_delivery__order__user_id=user_id, stop__isnull=False
+    ).values("stop_id")
+    return RouteStop.objects.filter(pk__in=mine).exclude(Exists(others))
+
+
+def _keys(rows) -> set[str]:
+    return {
+        address_key(line=line, postcode=postcode) for line, postcode in rows if (line or "").strip()
+    }
+
+
+def address_locations_only_for(*, user_id: int) -> QuerySet[AddressLocation]:
+    """Geocoding cache entries for addresses only this shopper used (their orders, subscriptions,
+    address book and route stops). An address someone else also uses — another account's or a
+    guest's order, subscription or address book, matched as the planner matches buildings — is
+    not one. Read it before the shopper's addresses are erased."""
+    from oscar.apps.address.models import UserAddress
+    from oscar.apps.order.models import ShippingAddress
+
+    from baskets.models import BasketSubscription
+
+    mine = [
+        *ShippingAddress.objects.filter(order__user_id=user_id).values_list("line1", "postcode"),
+        *BasketSubscription.objects.filter(user_id=user_id).values_list("line1", "postcode"),
+        *UserAddress.objects.filter(user_id=user_id).values_list("line1", "postcode"),
+    ]
+    stops = RouteStop.objects.filter(orders__order_delivery__order__user_id=user_id)
+    keys = _keys(mine) | {key for key in stops.values_list("address_key", flat=True) if key}
+    if not keys or not AddressLocation.objects.filter(key__in=keys).exists():
+        return AddressLocation.objects.none()
+    # Anyone else's address of the same building has the same postcode: compare only those.
+    postcodes = {postcode for _line, postcode in mine} | set(
+        stops.values_list("postcode", flat=True)
+    )
+    postcodes |= {postcode.strip() for postcode in postcodes if postcode}
+    postcodes.discard("")
+    theirs = [
+        *ShippingAddress.objects.filter(postcode__in=postcodes)
+        .exclude(order__user_id=user_id)
+        .values_list("line1", "postcode"),
+        *BasketSubscription.objects.filter(postcode__in=postcodes)
+        .exclude(user_id=user_id)
+        .values_list("line1", "postcode"),
+        *UserAddress.objects.filter(postcode__in=postcodes)
+        .exclude(user_id=user_id)
+        .values_list("line1", "postcode"),
+    ]
+    return AddressLocation.objects.filter(key__in=keys - _keys(theirs))

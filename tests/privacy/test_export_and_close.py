@@ -4,7 +4,7 @@ erased, orders kept for the accounts, card removed at Stripe, sessions ended."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -26,6 +26,7 @@ from oscar.test.factories import (
 from baskets.models import BasketSubscription, SubscriptionStatus
 from delivery.calendar import local_today
 from delivery.models import WaitlistEntry
+from delivery.routing.models import RouteStop
 from payments.models import StripeCustomer
 from privacy.models import Consent, ConsentPurpose, ConsentSource
 from privacy.services import AccountClosureError, account_close, consent_give
@@ -278,3 +279,119 @@ def test_a_staff_account_is_not_closed_from_the_shop(client):
     close(client)
     staff.refresh_from_db()
     assert (staff.is_active, staff.is_staff) == (True, True)
+
+
+# --- Closing: delivery records ----------------------------------------------------------------
+
+PAST_TUESDAY = date(2025, 3, 4)
+
+
+def _key(line: str) -> str:
+    from delivery.routing.geocoding import address_key
+
+    return address_key(line=line, postcode="75013")
+
+
+@pytest.fixture
+def delivered_routes(lea):
+    """A Tuesday delivered last year: Léa alone at 12 rue de Tolbiac, Léa and a guest at
+    40 rue Bobillot, Max (another account) at 3 rue Küss; ops moved Léa's stop once. The
+    geocoding cache holds those buildings and the two of Léa's address book, one of which Max
+    also keeps in his (spelt differently)."""
+    from delivery.routing.models import AddressLocation, RouteStopMove
+    from delivery.routing.services.planning import route_plan
+    from tests.delivery.routing_factories import BusFactory, DepotFactory, order_at
+
+    district = paris_13e()
+    DepotFactory()
+    bus = BusFactory()
+    max_ = UserFactory(email="max@example.fr")
+    for line, user in [
+        ("12 rue de Tolbiac", lea),
+        ("40 rue Bobillot", lea),
+        ("40 rue Bobillot", None),
+        ("3 rue Küss", max_),
+    ]:
+        delivery = order_at(district, day=PAST_TUESDAY, line1=line, email="invite@example.fr")
+        if user is not None:
+            Order.objects.filter(pk=delivery.order_id).update(user=user, guest_email="")
+    UserAddressFactory(user=lea, line1="5 avenue d'Italie", postcode="75013")
+    UserAddressFactory(user=lea, line1="8 bd Blanqui", postcode="75013")
+    UserAddressFactory(user=max_, line1="8, Boulevard Blanqui", postcode="75013")
+    plan = route_plan(delivery_date=PAST_TUESDAY, seconds=0.2).plan
+    lines = ("12 rue de Tolbiac", "40 rue Bobillot", "3 rue Küss")
+    by_key = {stop.address_key: stop for stop in RouteStop.objects.filter(route__plan=plan)}
+    stops = {line: by_key[_key(line)] for line in lines}
+    assert len(by_key) == len(stops)
+    RouteStopMove.objects.create(
+        plan=plan, address=stops["12 rue de Tolbiac"].address, from_bus=bus, to_bus=bus, baskets=1
+    )
+    for line in (*lines, "5 avenue d'Italie"):
+        AddressLocation.objects.create(
+            key=_key(line), label=line, latitude="48.83", longitude="2.36", source="ban"
+        )
+    AddressLocation.objects.create(
+        key=_key("8 boulevard Blanqui"), label="8 bd", latitude=48.8, longitude=2.3, source="ban"
+    )
+    return plan, stops
+
+
+def test_closing_erases_the_street_of_stops_only_the_shopper_was_delivered_at(
+    lea, delivered_routes
+):
+    from delivery.routing.manifests import manifest_build
+    from delivery.routing.models import RouteStopMove
+
+    plan, stops = delivered_routes
+    alone = stops["12 rue de Tolbiac"]
+    before = {stop.pk: stop.orders.count() for stop in stops.values()}
+    # when Léa closes her account
+    account_close(user_id=lea.pk)
+    # then the stop that served only her keeps its postcode and city, not her street, and
+    # points at her neighbourhood (about a kilometre), not at her door
+    stop = RouteStop.objects.get(pk=alone.pk)
+    assert (stop.address, stop.address_key) == ("", "")
+    assert (stop.postcode, stop.city) == ("75013", alone.city)
+    assert stop.latitude == alone.latitude.quantize(Decimal("0.01"))
+    assert stop.longitude == alone.longitude.quantize(Decimal("0.01"))
+    assert list(RouteStopMove.objects.values_list("address", flat=True)) == [""]
+    # the building she shared with a guest, and Max's, are as they were
+    for line in ("40 rue Bobillot", "3 rue Küss"):
+        kept = RouteStop.objects.get(pk=stops[line].pk)
+        assert kept.address.startswith(line)
+        assert kept.address_key == _key(line)
+        assert (kept.latitude, kept.longitude) == (stops[line].latitude, stops[line].longitude)
+    # every order is still on its stop, for the delivery's record
+    assert {stop.pk: stop.orders.count() for stop in stops.values()} == before
+    # and the route sheet of that day names neither her nor her street
+    sheet = "\n".join(
+        " ".join(map(str, row)) for row in manifest_build(plan=plan, kind="route_sheet").rows
+    )
+    assert "Tolbiac" not in sheet
+    assert sheet.count("Camille") == 2  # the guest and Max; Léa's two orders name nobody
+    assert "40 rue Bobillot" in sheet
+    assert "3 rue Küss" in sheet
+
+
+def test_closing_forgets_the_geocoded_addresses_nobody_else_uses(lea, delivered_routes):
+    from delivery.routing.models import AddressLocation
+
+    account_close(user_id=lea.pk)
+    # her building and her address book's other address are forgotten; the building she
+    # shared with a guest, the one Max keeps in his address book too, and Max's stay
+    assert set(AddressLocation.objects.values_list("label", flat=True)) == {
+        "40 rue Bobillot",
+        "3 rue Küss",
+        "8 bd",
+    }
+
+
+def test_a_shopper_with_no_route_or_cached_address_closes_as_before(lea):
+    from delivery.routing.models import AddressLocation
+
+    AddressLocation.objects.create(
+        key=_key("1 place d'Italie"), label="1", latitude=48.8, longitude=2.3, source="ban"
+    )
+    account_close(user_id=lea.pk)
+    assert AddressLocation.objects.count() == 1
+    assert not RouteStop.objects.exists()
