@@ -163,6 +163,25 @@ class GroceryProductAdmin(ImportExportMixin, admin.ModelAdmin):
     def has_export_permission(self, request):
         return self.has_view_permission(request)
 
+    def process_result(self, result, request):
+        # The confirmed import runs the file again; rows the preview passed can fail now (a SKU
+        # deleted since, a cost cleared). The resource then rolled everything back, yet
+        # django-import-export would log each row as changed and say "Import finished".
+        if not (result.has_errors() or result.has_validation_errors()):
+            return super().process_result(result, request)
+        numbers = {row.number for row in result.invalid_rows}
+        numbers.update(number for number, _errors in result.row_errors())
+        lines = ", ".join(str(number) for number in sorted(numbers))
+        messages.error(
+            request,
+            gettext(
+                "Nothing was imported: lines %(lines)s have errors since the preview. "
+                "Import the file again to see them."
+            )
+            % {"lines": lines or "—"},
+        )
+        return HttpResponseRedirect(reverse("admin:baskets_groceryproduct_import"))
+
     def get_export_queryset(self, request):
         # The resource writes stock records (one row per SKU), not products: those of the
         # products the list shows (its search and filters apply). Given products, it wrote

@@ -1,10 +1,10 @@
 """Bulk import/export of the assortment's prices, cost prices and diets (CSV or XLSX).
 
 One row per grocery stock record, keyed by its SKU. An import either applies every row or none:
-any bad row (unknown SKU, a cost that is not a positive number, an unknown diet) is reported with
-its line number and nothing is written. Rows are written in bulk (no per-row save signals), then
-diets, then the baskets holding any imported product are re-checked once, in the same
-transaction. Measured figures: README, "Benchmarks".
+any bad row (unknown SKU, an empty price, a cost that is not a positive number, an unknown diet)
+is reported with its line number and nothing is written, whoever calls the import. Rows are
+written in bulk (no per-row save signals), then diets, then the baskets holding any imported
+product are re-checked once, in the same transaction. Measured figures: README, "Benchmarks".
 """
 
 from __future__ import annotations
@@ -71,6 +71,34 @@ class GroceryCostResource(resources.ModelResource):
         instance_loader_class = instance_loaders.CachedInstanceLoader
         name = "Prix, coûts et régimes"
 
+    def import_data(
+        self,
+        dataset,
+        dry_run=False,
+        raise_errors=False,
+        use_transactions=None,
+        collect_failed_rows=False,
+        rollback_on_validation_errors=False,
+        **kwargs,
+    ):
+        """Import in one transaction that rolls back if any row is bad, whatever the caller asks.
+
+        django-import-export rolls back on a row's *validation* error (every error this resource
+        reports: unknown SKU, bad number, missing price or cost, unknown diet) only when its
+        caller passes ``rollback_on_validation_errors=True``. Its admin does so only when the
+        confirmation step is skipped; its confirmed import, and any other caller, leave it
+        False, so the good rows were committed beside the reported bad ones.
+        """
+        return super().import_data(
+            dataset,
+            dry_run=dry_run,
+            raise_errors=raise_errors,
+            use_transactions=True,
+            collect_failed_rows=collect_failed_rows,
+            rollback_on_validation_errors=True,
+            **kwargs,
+        )
+
     def get_queryset(self):
         return (
             StockRecord.objects.filter(product__product_class__slug=GROCERY_CLASS_SLUG)
@@ -115,6 +143,12 @@ class GroceryCostResource(resources.ModelResource):
             errors = exc.update_error_dict(errors)
         if instance.cost_price is None and "cost_price" not in errors:
             errors["cost_price"] = [_("A cost price is required.")]
+        # An empty cell reads as None, which the widget would write over the shelf price: a
+        # file that has the column gives every row a price (a file without it keeps them all).
+        if "price_incl_tax" in row and instance.price is None and "price" not in errors:
+            errors["price"] = [
+                _("A price incl. VAT is required (leave the column out to keep the prices).")
+            ]
         if "diets" in row:
             try:
                 instance._imported_diets = diets_parse(row.get("diets"))

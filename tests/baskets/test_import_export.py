@@ -60,7 +60,6 @@ def test_one_bad_row_and_nothing_is_imported():
             [sku(b), "", "2.00", "1.00", "vegan;paleo"],
         ),
         dry_run=False,
-        rollback_on_validation_errors=True,
     )
     # then every bad row is reported on its own line...
     bad = {row.number: row for row in result.invalid_rows}
@@ -74,11 +73,50 @@ def test_one_bad_row_and_nothing_is_imported():
     assert StockRecord.objects.get(product=a).cost_price == Decimal("1.00")
 
 
+def test_an_empty_price_on_a_known_sku_is_a_row_error_and_nothing_is_written():
+    # given a good row, then a known SKU with its price cell left empty
+    a, b = make_grocery(cost="1.00", price="2.00"), make_grocery(cost="1.00", price="3.00")
+    # when imported as any caller does, without asking django-import-export to roll back
+    result = GroceryCostResource().import_data(
+        dataset([sku(a), "", "2,50", "1,20", ""], [sku(b), "", "", "1,30", ""]), dry_run=False
+    )
+    # then the empty price is reported on its line, in French...
+    assert [row.number for row in result.invalid_rows] == [2]
+    assert "Le prix TTC est obligatoire" in str(result.invalid_rows[0].error_dict["price"])
+    # ...and neither row was written: b keeps its price, a its price and cost
+    prices = dict(StockRecord.objects.values_list("product_id", "price"))
+    costs = dict(StockRecord.objects.values_list("product_id", "cost_price"))
+    assert (prices[a.pk], costs[a.pk]) == (Decimal("2.00"), Decimal("1.00"))
+    assert (prices[b.pk], costs[b.pk]) == (Decimal("3.00"), Decimal("1.00"))
+
+
+def test_a_file_without_the_price_column_keeps_the_prices():
+    product = make_grocery(cost="1.00", price="2.00")
+    result = GroceryCostResource().import_data(
+        tablib.Dataset([sku(product), "1,40"], headers=["sku", "cost_price"]), dry_run=False
+    )
+    assert not result.has_validation_errors()
+    record = StockRecord.objects.get(product=product)
+    assert (record.price, record.cost_price) == (Decimal("2.00"), Decimal("1.40"))
+
+
 def test_a_bulk_cost_rise_withdraws_the_baskets_it_breaks():
     product = make_grocery(cost="60.00")
     variant = make_variant(components={product: 1}, persons=2)
     GroceryCostResource().import_data(dataset([sku(product), "", "90", "75.00", ""]), dry_run=False)
     assert not BasketVariant.objects.get(pk=variant.pk).product.is_public
+
+
+def admin_preview(client, csv: str):
+    """Upload a CSV on the admin's import page: its preview (a dry run)."""
+    return client.post(
+        "/admin/baskets/groceryproduct/import/",
+        {
+            "import_file": SimpleUploadedFile("costs.csv", csv.encode(), "text/csv"),
+            "format": "0",
+            "resource": "0",
+        },
+    )
 
 
 def test_the_admin_import_page_reports_bad_rows(client):
@@ -87,15 +125,30 @@ def test_the_admin_import_page_reports_bad_rows(client):
     product = make_grocery(cost="1.00")
     assert client.get("/admin/baskets/groceryproduct/import/").status_code == 200
     csv = f"sku,title,price_incl_tax,cost_price,diets\n{sku(product)},,2.00,zéro,\n"
-    response = client.post(
-        "/admin/baskets/groceryproduct/import/",
-        {
-            "import_file": SimpleUploadedFile("costs.csv", csv.encode(), "text/csv"),
-            "format": "0",
-            "resource": "0",
-        },
-    )
+    response = admin_preview(client, csv)
     html = response.content.decode()
     assert response.status_code == 200
     assert "n’est pas un nombre" in html
     assert StockRecord.objects.get(product=product).cost_price == Decimal("1.00")
+
+
+def test_a_confirmed_admin_import_that_fails_since_its_preview_writes_nothing(client):
+    # given a file the preview found clean
+    admin = get_user_model().objects.create_superuser("root", "root@essentiels.localhost", "x")
+    client.force_login(admin)
+    a, b = make_grocery(cost="1.00"), make_grocery(cost="1.00")
+    csv = f"sku,title,price_incl_tax,cost_price,diets\n{sku(a)},,2.00,1.50,\n{sku(b)},,2.00,1.50,\n"
+    confirm = admin_preview(client, csv).context["confirm_form"]
+    # when b's stock record goes before staff confirm
+    StockRecord.objects.filter(product=b).delete()
+    response = client.post(
+        "/admin/baskets/groceryproduct/process_import/",
+        {name: confirm[name].value() for name in confirm.fields},
+        follow=True,
+    )
+    # then a's good row was not applied, and staff are told so (not "Import finished")
+    assert StockRecord.objects.get(product=a).cost_price == Decimal("1.00")
+    html = response.content.decode()
+    assert "Rien n’a été importé : les lignes 2 sont en erreur" in html
+    assert "Import finished" not in html
+    assert "Importation terminée" not in html
