@@ -12,18 +12,23 @@ added to the cart.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
-from django.urls import reverse
-from django.utils.translation import ngettext
-from oscar.apps.catalogue.models import Product, ProductAttributeValue, ProductCategory
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.translation import get_language, ngettext
+from oscar.apps.catalogue.models import (
+    Category,
+    Product,
+    ProductAttributeValue,
+    ProductCategory,
+)
 
 from baskets.models import (
     BasketComponent,
-    BasketTheme,
     BasketVariant,
     Diet,
     RuleStatus,
@@ -63,8 +68,15 @@ class DietBadge:
     label: str
 
 
+# Read once: ``Diet.choices`` builds its list (and a label per member) on every access, which
+# cost a list page of 24 baskets about 2 ms. The labels stay lazy: translated when shown.
+_DIET_CHOICES = tuple(Diet.choices)
+
+
 def _diet_badges(codes: Collection[str]) -> tuple[DietBadge, ...]:
-    return tuple(DietBadge(code=code, label=label) for code, label in Diet.choices if code in codes)
+    return tuple(
+        DietBadge(code=code, label=label) for code, label in _DIET_CHOICES if code in codes
+    )
 
 
 @dataclass(frozen=True)
@@ -113,39 +125,109 @@ class BasketCard:
 
 
 def basket_url(*, product_id: int, slug: str) -> str:
-    return reverse("baskets:detail", kwargs={"slug": slug or "panier", "pk": product_id})
+    return _basket_url(
+        product_id, slug or "panier", get_language(), get_script_prefix(), get_urlconf()
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _basket_url(product_id: int, slug: str, _language, _prefix, _urlconf) -> str:
+    """Remembered per language, script prefix and URLconf (what ``reverse`` reads): a list page
+    links each of its baskets twice."""
+    return reverse("baskets:detail", kwargs={"slug": slug, "pk": product_id})
 
 
 def sellable_variants() -> QuerySet[BasketVariant]:
     """Variants a shopper may buy: public, valid under the rules, priced, of a public basket."""
-    return (
-        BasketVariant.objects.filter(
-            rule_status=RuleStatus.VALID,
-            product__is_public=True,
-            themed_basket__product__is_public=True,
+    return _variants_with_price().filter(price__isnull=False)
+
+
+def _variants_with_price() -> QuerySet[BasketVariant]:
+    """Public variants valid under the rules, of a public basket, with their price (``None``:
+    not priced, not for sale)."""
+    return BasketVariant.objects.filter(
+        rule_status=RuleStatus.VALID,
+        product__is_public=True,
+        themed_basket__product__is_public=True,
+    ).annotate(price=Subquery(first_stockrecord().values("price")[:1]))
+
+
+@dataclass(frozen=True)
+class ThemeOnSale:
+    slug: str
+    name: str
+
+
+def themes_and_sizes_on_sale(rows: list[dict] | None = None) -> tuple[list[ThemeOnSale], list[int]]:
+    """The themes with at least one basket on sale, in the staff's order, and the household
+    sizes at least one basket is on sale for, smallest first: the list's filters. From ``rows``
+    (``rows_for_sale()``) when given, else in one query."""
+    themes: dict[str, ThemeOnSale] = {}
+    sizes: set[int] = set()
+    for row in rows_for_sale() if rows is None else rows:  # in the themes' order
+        slug = row["themed_basket__theme__slug"]
+        if slug not in themes:
+            themes[slug] = ThemeOnSale(slug=slug, name=row["themed_basket__theme__name"])
+        sizes.add(row["persons"])
+    return list(themes.values()), sorted(sizes)
+
+
+@dataclass(frozen=True)
+class MenuCategory:
+    name: str
+    url: str
+
+
+def menu_categories() -> list[MenuCategory]:
+    """The top-level aisles of the navigation bar, as Oscar's ``category_tree depth=1`` lists
+    them (browsable, not excluded from the menu) and links them (``Category.get_absolute_url``:
+    a top-level category's full slug is its slug), in one query instead of its two."""
+    rows = (
+        Category.objects.browsable()
+        .filter(depth=1, exclude_from_menu=False)
+        .order_by("path")
+        .values_list("pk", "name", "slug")
+    )
+    return [
+        MenuCategory(
+            name=name, url=reverse("catalogue:category", kwargs={"category_slug": slug, "pk": pk})
         )
-        .annotate(price=Subquery(first_stockrecord().values("price")[:1]))
-        .filter(price__isnull=False)
-    )
-
-
-def themes_on_sale() -> list[BasketTheme]:
-    """Themes with at least one basket on sale, in the staff's order (one query)."""
-    return list(
-        BasketTheme.objects.filter(
-            Exists(sellable_variants().filter(themed_basket__theme=OuterRef("pk")))
-        ).order_by("position", "name")
-    )
-
-
-def household_sizes_on_sale() -> list[int]:
-    """Household sizes at least one basket is on sale for, smallest first (one query)."""
-    return list(
-        sellable_variants().order_by("persons").values_list("persons", flat=True).distinct()
-    )
+        for pk, name, slug in rows
+    ]
 
 
 _DIET_COLUMNS = {code: f"themed_basket__{code}" for code in Diet.values}
+
+
+def rows_for_sale() -> list[dict]:
+    """Every household size on sale of every basket on sale, with its basket, theme and price,
+    by theme, then title, then size (one query): what the list shows, its filters included."""
+    # The unpriced are left out here rather than in SQL, which would look each price up twice.
+    rows = (
+        _variants_with_price()
+        .order_by(
+            "themed_basket__theme__position",
+            "themed_basket__theme__name",
+            "themed_basket__product__title",
+            "themed_basket_id",
+            "persons",
+        )
+        .values(
+            "pk",
+            "product_id",
+            "persons",
+            "price",
+            "themed_basket_id",
+            "themed_basket__product_id",
+            "themed_basket__product__title",
+            "themed_basket__product__slug",
+            "themed_basket__theme__name",
+            "themed_basket__theme__slug",
+            "themed_basket__days",
+            *_DIET_COLUMNS.values(),
+        )
+    )
+    return [row for row in rows if row["price"] is not None]
 
 
 def baskets_for_sale(
@@ -153,50 +235,33 @@ def baskets_for_sale(
     theme: str | None = None,
     diets: Collection[str] = (),
     persons: int | None = None,
+    rows: list[dict] | None = None,
 ) -> list[BasketCard]:
-    """Baskets on sale, by theme then title, in one query.
+    """Baskets on sale, by theme then title: from ``rows`` (``rows_for_sale()``, which the list
+    also takes its filters from) when given, else in one query.
 
     ``theme`` is a theme slug; a basket matches ``diets`` when it promises every one of them;
     with ``persons`` only baskets sold for that household size are listed.
     """
-    variants = sellable_variants()
-    if theme:
-        variants = variants.filter(themed_basket__theme__slug=theme)
     unknown = set(diets) - set(Diet.values)
     if unknown:
         raise ValueError(f"Unknown diets: {sorted(unknown)}")
-    variants = variants.filter(**{_DIET_COLUMNS[code]: True for code in diets})
-    if persons is not None:
-        variants = variants.filter(
-            Exists(
-                sellable_variants().filter(
-                    themed_basket_id=OuterRef("themed_basket_id"), persons=persons
-                )
-            )
-        )
-    rows = variants.order_by(
-        "themed_basket__theme__position",
-        "themed_basket__theme__name",
-        "themed_basket__product__title",
-        "themed_basket_id",
-        "persons",
-    ).values(
-        "pk",
-        "product_id",
-        "persons",
-        "price",
-        "themed_basket_id",
-        "themed_basket__product_id",
-        "themed_basket__product__title",
-        "themed_basket__product__slug",
-        "themed_basket__theme__name",
-        "themed_basket__theme__slug",
-        "themed_basket__days",
-        *_DIET_COLUMNS.values(),
-    )
+    columns = [_DIET_COLUMNS[code] for code in diets]
+    if rows is None:
+        rows = rows_for_sale()
     grouped: dict[int, list[dict]] = {}
     for row in rows:
+        if theme and row["themed_basket__theme__slug"] != theme:
+            continue
+        if not all(row[column] for column in columns):
+            continue
         grouped.setdefault(row["themed_basket_id"], []).append(row)
+    if persons is not None:
+        grouped = {
+            basket: basket_rows
+            for basket, basket_rows in grouped.items()
+            if any(row["persons"] == persons for row in basket_rows)
+        }
     cards = []
     for basket_rows in grouped.values():
         first = basket_rows[0]
@@ -283,18 +348,16 @@ def default_persons(sizes: Collection[int]) -> int:
 
 def basket_page(*, product_id: int, persons: int | None = None) -> BasketPage | None:
     """The page of the basket whose parent product is ``product_id``, showing the ``persons``
-    size (or the default one), in four queries. ``None`` when the basket is not on sale."""
-    basket = (
-        ThemedBasket.objects.select_related("product", "theme")
-        .filter(product_id=product_id, product__is_public=True)
-        .first()
-    )
-    if basket is None:
-        return None
+    size (or the default one), in three queries. ``None`` when the basket is not on sale."""
     variants = list(
         sellable_variants()
-        .filter(themed_basket=basket)
-        .select_related("product__parent__product_class", "product__product_class")
+        .filter(themed_basket__product_id=product_id)
+        .select_related(
+            "themed_basket__product",
+            "themed_basket__theme",
+            "product__parent__product_class",
+            "product__product_class",
+        )
         .prefetch_related(
             Prefetch("product__stockrecords", queryset=StockRecord.objects.order_by("pk"))
         )
@@ -302,6 +365,7 @@ def basket_page(*, product_id: int, persons: int | None = None) -> BasketPage | 
     )
     if not variants:
         return None
+    basket = variants[0].themed_basket
     offers = tuple(
         VariantOffer(
             variant_id=v.pk,

@@ -15,8 +15,8 @@ from baskets.storefront import (
     basket_page,
     basket_supply_status,
     baskets_for_sale,
-    household_sizes_on_sale,
-    themes_on_sale,
+    rows_for_sale,
+    themes_and_sizes_on_sale,
 )
 
 BASKETS_PER_PAGE = settings.OSCAR_PRODUCTS_PER_PAGE
@@ -31,9 +31,13 @@ BASKETS_PER_PAGE = settings.OSCAR_PRODUCTS_PER_PAGE
     seconds="STOREFRONT_LIST_CACHE_SECONDS",
 )
 def basket_list(request: HttpRequest, *, query: QueryDict) -> HttpResponse:
-    form = BasketFilterForm(query or None, themes=themes_on_sale(), sizes=household_sizes_on_sale())
+    rows = rows_for_sale()  # the list's one query: its filters and its cards
+    themes, sizes = themes_and_sizes_on_sale(rows)
+    form = BasketFilterForm(query or None, themes=themes, sizes=sizes)
     filters = form.filters()
-    cards = baskets_for_sale(theme=filters.theme, diets=filters.diets, persons=filters.persons)
+    cards = baskets_for_sale(
+        theme=filters.theme, diets=filters.diets, persons=filters.persons, rows=rows
+    )
     # get_page: a bad or out-of-range page number shows the first or the last page.
     page = Paginator(cards, BASKETS_PER_PAGE).get_page(query.get("page"))
     return storefront_render(

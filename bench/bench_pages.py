@@ -17,7 +17,8 @@ server caches pages as in production; the second has the page cache off
 connections, 4 by default: two per worker), without cookies (anonymous) or with the cookies of
 a shopper with one basket in their cart, or of a logged-in shopper with an empty cart, for
 BENCH_SECONDS (10) per run; the pages are measured in turn, BENCH_ROUNDS (3) times, and the
-median run counts. The load generator shares the 2 cores: its CPU time is printed.
+median run counts (BENCH_PAGES="list, cold render;page, cold render" measures only those, beside
+hello-world). The load generator shares the 2 cores: its CPU time is printed.
 
 Targets ([Surges]): cached list ≥ 50 % of hello-world; uncached list and basket page ≥ 10 %
 with a constant, small number of SQL queries (bench_baskets.py and tests/baskets count them for
@@ -153,6 +154,9 @@ def server(port: int, database: str, **extra: str) -> subprocess.Popen:
         "GUNICORN_WORKERS": str(WORKERS),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "LOG_LEVEL": "WARNING",
+        # The pages alone: the waiting room (on in production) is measured by
+        # bench_waitingroom.py, and would queue wrk's cookie-less visitors here.
+        "WAITING_ROOM_ENABLED": "false",
         **extra,
     }
     log = open(ROOT / "var" / f"bench_pages_gunicorn_{port}.log", "w")  # noqa: SIM115
@@ -249,6 +253,9 @@ def main() -> None:
             "list, cold render": (off, "/paniers/", "", "bypass"),
             "page, cold render": (off, detail, "", "bypass"),
         }
+        if os.environ.get("BENCH_PAGES"):  # a subset, e.g. "list, cold render;page, cold render"
+            chosen = {"hello-world", *os.environ["BENCH_PAGES"].split(";")}
+            pages = {name: page for name, page in pages.items() if name in chosen}
         queries = {
             name: queries_per_page(path, cookie=cookie, cached=server_ == on)
             for name, (server_, path, cookie, _source) in pages.items()

@@ -276,23 +276,18 @@ class VariantSupplyStatus:
 def _component_weeks(
     *, components: list[tuple[int, int, str]], weeks: list[date]
 ) -> dict[int, list]:
-    """Coverage per component over ``weeks`` in two queries (stock; reservations and
-    commitments together), for pages that count their queries."""
-    from django.db.models import IntegerField, Value
+    """Coverage per component over ``weeks`` in one query (stock, reservations and commitments
+    together), for pages that count their queries."""
+    from django.db.models import DateField, IntegerField, Value
 
     from essentiels.oscar_forks.partner.models import StockRecord
     from supply.coverage import coverage_weeks
     from supply.models import SupplyCommitment, SupplyReservation
 
     ids = sorted({product_id for product_id, _q, _t in components})
-    stock = {
-        row["product_id"]: max(0, row["total"] or 0)
-        for row in StockRecord.objects.filter(product_id__in=ids)
-        .values("product_id")
-        .annotate(total=Sum("num_in_stock"))
-    }
     reserved: dict[tuple[int, date], int] = {}
     committed: dict[tuple[int, date], int] = {}
+    stock: dict[int, int] = {}
     rows = (
         SupplyReservation.objects.filter(product_id__in=ids, week__in=weeks)
         .annotate(kind=Value(0, output_field=IntegerField()))
@@ -301,11 +296,22 @@ def _component_weeks(
             SupplyCommitment.objects.filter(product_id__in=ids, week__in=weeks)
             .annotate(kind=Value(1, output_field=IntegerField()))
             .values_list("product_id", "week", "quantity", "kind"),
+            StockRecord.objects.filter(product_id__in=ids)
+            .values("product_id")
+            .annotate(
+                week=Value(None, output_field=DateField()),
+                total=Sum("num_in_stock"),
+                kind=Value(2, output_field=IntegerField()),
+            )
+            .values_list("product_id", "week", "total", "kind"),
             all=True,
         )
     )
     for product_id, week, units, kind in rows:
-        (committed if kind else reserved)[(product_id, week)] = units
+        if kind == 2:
+            stock[product_id] = max(0, units or 0)
+        else:
+            (committed if kind else reserved)[(product_id, week)] = units
     return {
         product_id: coverage_weeks(
             stock=stock.get(product_id, 0),
@@ -336,8 +342,8 @@ def variant_supply_status(
 ) -> VariantSupplyStatus:
     """Whether one more basket of ``variant_id`` (composition ``components``: product id,
     units, title) can be supplied for its next delivery, and a new subscription for every week
-    after it — the checks of ``supply.services.sales`` made without reserving. Four queries
-    (six with a district)."""
+    after it — the checks of ``supply.services.sales`` made without reserving. Three queries
+    (five with a district)."""
     from django.conf import settings
     from django.db.models import Count, IntegerField, OuterRef, Subquery
     from django.db.models.functions import Coalesce

@@ -507,11 +507,11 @@ def test_both_pages_cost_the_same_queries_for_2_or_10_baskets(client):
     assert max(many) <= 12
 
 
-def test_the_selectors_alone_cost_one_and_four_queries(shop, django_assert_num_queries):
+def test_the_selectors_alone_cost_one_and_three_queries(shop, django_assert_num_queries):
     with django_assert_num_queries(1):
         cards = baskets_for_sale(theme="essentiel", diets=["vegetarian"], persons=2)
     assert [card.title for card in cards] == ["Panier végétarien"]
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         page = basket_page(product_id=shop.omnivore.product_id, persons=4)
     assert page is not None
     assert len(page.components) == 4
