@@ -1,0 +1,52 @@
+"""essentiels.security.csrf_token: Django's CSRF token, drawn more cheaply — the token Django's
+middleware checks, the cookie it sets, and characters as random as Django's."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.http import HttpResponse
+from django.middleware.csrf import (
+    CSRF_ALLOWED_CHARS,
+    CsrfViewMiddleware,
+    _check_token_format,
+    _unmask_cipher_token,
+)
+from django.test import RequestFactory
+
+from essentiels.security.csrf_token import _random_indices, csrf_token
+
+
+def test_a_visitor_without_a_cookie_gets_a_new_secret_and_the_cookie_on_the_response(settings):
+    request = RequestFactory().get("/paniers/")
+    token = csrf_token(request)
+    # then the token is a masked form of the new secret, as Django's get_token makes it
+    _check_token_format(token)
+    assert len(token) == 64
+    secret = request.META["CSRF_COOKIE"]
+    assert len(secret) == 32 and set(secret) <= set(CSRF_ALLOWED_CHARS)
+    assert _unmask_cipher_token(token) == secret
+    # and Django's middleware sets that secret as the visitor's cookie
+    response = CsrfViewMiddleware(lambda r: HttpResponse())(request)
+    assert response.cookies[settings.CSRF_COOKIE_NAME].value == secret
+
+
+def test_a_visitor_with_a_cookie_keeps_their_secret_and_a_form_with_the_token_posts():
+    request = RequestFactory().get("/paniers/")
+    request.META["CSRF_COOKIE"] = secret = "a" * 16 + "Z9" * 8
+    first, second = csrf_token(request), csrf_token(request)
+    assert request.META["CSRF_COOKIE"] == secret
+    assert first != second  # a new mask each time (BREACH)
+    assert _unmask_cipher_token(first) == _unmask_cipher_token(second) == secret
+    # then a POST with the visitor's cookie and that token passes Django's check
+    post = RequestFactory().post("/i18n/setlang/", {"csrfmiddlewaretoken": first})
+    post.COOKIES["csrftoken"] = secret
+    middleware = CsrfViewMiddleware(lambda r: HttpResponse())
+    assert middleware.process_view(post, lambda r: HttpResponse(), (), {}) is None
+
+
+def test_the_characters_are_drawn_evenly():
+    counts = Counter(_random_indices(62 * 2000))
+    assert set(counts) == set(range(len(CSRF_ALLOWED_CHARS)))
+    # each of the 62 characters about 2,000 times (a biased draw would favour the first 8)
+    assert min(counts.values()) > 1700 and max(counts.values()) < 2300
