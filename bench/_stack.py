@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -20,43 +19,16 @@ from pathlib import Path
 
 from _setup import ROOT
 
+from tests.stack.support import LEAKS, process_alive
+from tests.stack.support import free_ports as _free_ports
+
 STACK_SCRIPT = ROOT / "scripts" / "stack.sh"
 DATABASE = "essentiels_bench_stack"
 SERVER_URL = "postgres://essentiels@127.0.0.1:5432"
-# The caller's own configuration must not reach the stack's processes.
-LEAKS = {
-    "DJANGO_SETTINGS_MODULE",
-    "DATABASE_URL",
-    "REDIS_URL",
-    "CELERY_BROKER_URL",
-    "SECRET_KEY",
-    "TEST_DATABASE_NAME",
-    "CACHE_KEY_PREFIX",
-}
 
 
 def free_ports(count: int) -> list[int]:
-    base = os.environ.get("BENCH_STACK_PORT")
-    if base:
-        return [int(base) + i for i in range(count)]
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state != "Z"
+    return _free_ports(count, base_variable="BENCH_STACK_PORT")
 
 
 @dataclass

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,36 +24,15 @@ import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
+from tests.stack.support import LEAKS, free_ports, process_alive
+
 ROOT = Path(__file__).resolve().parents[2]
 STACK_SCRIPT = ROOT / "scripts" / "stack.sh"
 SERVERS = 3
-# The test process's own configuration must not reach the stack's processes.
-LEAKS = {
-    "DJANGO_SETTINGS_MODULE",
-    "DATABASE_URL",
-    "REDIS_URL",
-    "CELERY_BROKER_URL",
-    "SECRET_KEY",
-    "TEST_DATABASE_NAME",
-    "DJANGO_ALLOW_ASYNC_UNSAFE",
-    "PYTEST_CURRENT_TEST",
-}
 
 
 def ports(count: int) -> list[int]:
-    base = os.environ.get("STACK_TEST_PORT")
-    if base:
-        return [int(base) + i for i in range(count)]
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+    return free_ports(count, base_variable="STACK_TEST_PORT")
 
 
 @dataclass
@@ -176,14 +154,6 @@ class Stack:
             tail = path.read_text(errors="replace").splitlines()[-15:]
             parts.append(f"== {path.name}\n" + "\n".join(tail))
         return "\n".join(parts)
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
 
 
 def kill_leftovers(run_dir: Path) -> None:
