@@ -882,6 +882,7 @@ def scenario_redis(stack: Stack) -> list[str]:
         print(f"  After Redis came back: {', '.join(missing)} had exited (started again)")
         stack.revive()
     queue_drain(stack)
+    webhooks_swept(since=since)
     for label, start, end in (
         ("before", run.started, stopped),
         ("Redis down", stopped, restarted),
@@ -903,6 +904,25 @@ def scenario_redis(stack: Stack) -> list[str]:
     problems += orders_accounting(since=since, checkouts=run.checkouts)
     sampler.report()
     return problems
+
+
+def webhooks_swept(*, since: dict, seconds: float = 210) -> None:
+    """Wait for the beat's sweeper (every minute, events received over 2 minutes ago) to process
+    the webhook events whose task could not be queued or was lost with Redis, and say how long
+    it took; what is still unprocessed afterwards counts as lost (orders_accounting)."""
+    from payments.models import StripeEvent
+
+    waiting = StripeEvent.objects.filter(pk__gt=since["event"], status=StripeEvent.Status.RECEIVED)
+    left = waiting.count()
+    if not left:
+        return
+    start = time.monotonic()
+    while waiting.exists() and time.monotonic() - start < seconds:
+        time.sleep(2)
+    print(
+        f"  Webhook events left waiting by the outage: {left}; still waiting "
+        f"{waiting.count()} after {time.monotonic() - start:.0f} s of the sweeper"
+    )
 
 
 def queue_drain(stack: Stack, *, seconds: float = 60) -> None:
