@@ -58,7 +58,8 @@ THEMES = ["essentiel", "fruits-legumes", "fromages", "plats-cuisines", "enfants"
 DIETS = ["vegetarian", "halal", "no_pork", "gluten_free"]
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-BASKET_LINK = re.compile(r'href="(/paniers/[a-z0-9-]+-\d+/)"')
+# A basket's page, with or without the household size the list was filtered on.
+BASKET_LINK = re.compile(r'href="(/paniers/[a-z0-9-]+-\d+/)(?:\?[^"]*)?"')
 ADD_FORM = re.compile(r'<form action="(/basket/add/\d+/)" method="post" class="basket-add-form"')
 PLACE_FORM = re.compile(
     r'id="place_order_form".*?data-publishable-key="([^"]*)".*?data-setup-secret="([^"]*)"', re.S
@@ -176,9 +177,9 @@ class Browsing:
 
     basket_links: list[str] = []
 
-    def basket_list(self) -> None:
+    def basket_list(self, *, filtered: bool | None = None) -> None:
         query = {}
-        if random.random() < 0.5:
+        if filtered if filtered is not None else random.random() < 0.5:
             query = random.choice(
                 [
                     {"theme": random.choice(THEMES)},
@@ -194,7 +195,7 @@ class Browsing:
 
     def basket_page(self, *, persons: int | None = None) -> str:
         if not Browsing.basket_links:
-            self.basket_list()
+            self.basket_list(filtered=False)  # a filter may match no basket
         path = random.choice(Browsing.basket_links)
         if persons or random.random() < 0.5:
             path += f"?persons={persons or random.choice([1, 2, 3, 4])}"
