@@ -1,4 +1,5 @@
-"""Changes that move the forecast schedule a (debounced) refresh once their transaction commits;
+"""Changes that move the forecast (stock on hand included) schedule a (debounced) refresh once
+their transaction commits;
 a cancelled subscription or a released order also gives its reserved supply back at once, in
 its own transaction (``supply.services.release``)."""
 
@@ -11,6 +12,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 
 from baskets.models import BasketComponent, BasketSubscription, SubscriptionSkip, SubscriptionStatus
 from delivery.models import ClosedDate, OrderDelivery
+from essentiels.oscar_forks.partner.models import StockRecord
 from supply.models import ComponentSubstitution, SupplyCommitment, VariantSupplyCap
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,18 @@ for _model in (
     post_delete.connect(
         _changed, sender=_model, dispatch_uid=f"supply.refresh.del.{_model.__name__}"
     )
+
+
+def _stock_changed(sender, raw=False, update_fields=None, **kwargs) -> None:
+    # Stock on hand feeds the coverage and the automatic caps; a save of other fields (a price,
+    # a cost) does not move them.
+    if raw or (update_fields is not None and "num_in_stock" not in update_fields):
+        return
+    transaction.on_commit(_schedule)
+
+
+post_save.connect(_stock_changed, sender=StockRecord, dispatch_uid="supply.refresh.stock")
+post_delete.connect(_changed, sender=StockRecord, dispatch_uid="supply.refresh.del.stock")
 
 
 # --- freeing reservations at once -------------------------------------------------------------

@@ -273,7 +273,7 @@ class VariantSupplyStatus:
         )
 
 
-def _component_weeks(
+def component_weeks(
     *, components: list[tuple[int, int, str]], weeks: list[date]
 ) -> dict[int, list]:
     """Coverage per component over ``weeks`` in one query (stock, reservations and commitments
@@ -326,7 +326,7 @@ def component_short(
     *, coverage: dict[int, list], components: list[tuple[int, int, str]], index: int
 ) -> str:
     """The first of ``components`` (product id, units, title) that week ``index`` of
-    ``coverage`` (``_component_weeks``) cannot take without going short, else ""."""
+    ``coverage`` (``component_weeks``) cannot take without going short, else ""."""
     for product_id, quantity, title in components:
         if room_from(coverage[product_id], index) < quantity:
             return title
@@ -375,7 +375,7 @@ def variant_supply_status(
         candidates = [first] + [week for week in weeks if week > first]
     if not candidates:
         return VariantSupplyStatus(variant_id=variant_id, next_date=None, waitlist_url=url)
-    coverage = _component_weeks(components=components, weeks=weeks)
+    coverage = component_weeks(components=components, weeks=weeks)
 
     def short_in(day: date) -> str:
         return component_short(

@@ -97,8 +97,8 @@ def cart_supply_check(*, cart, now: datetime | None = None) -> Callable[[date], 
     component of the cart's baskets cannot be supplied that week (``""`` when all can) — the
     point of sale's check, made without reserving, so the shopper is offered the first date it
     will accept. None when sales are not protected or the cart holds no basket. Two queries,
-    then two more on the first call."""
-    from supply.selectors import _component_weeks, component_short
+    then one more on the first call."""
+    from supply.selectors import component_short, component_weeks
 
     if not settings.SUPPLY_PROTECT_SALES:
         return None
@@ -131,7 +131,7 @@ def cart_supply_check(*, cart, now: datetime | None = None) -> Callable[[date], 
 
     def short_component(day: date) -> str:
         if not coverage:
-            coverage.update(_component_weeks(components=components, weeks=weeks))
+            coverage.update(component_weeks(components=components, weeks=weeks))
         week = week_of(day)
         if week < weeks[0] or week > weeks[-1]:
             return ""

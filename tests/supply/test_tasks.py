@@ -32,6 +32,34 @@ def test_a_burst_of_changes_schedules_one_refresh_after_commit(
     assert sent == [{"countdown": 60}]
 
 
+def test_a_change_of_stock_on_hand_schedules_a_refresh_and_a_price_change_does_not(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from essentiels.oscar_forks.partner.models import StockRecord
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.supply_forecast_refresh_task, "apply_async", lambda **kw: sent.append(kw)
+    )
+    record = StockRecord.objects.get(product=make_grocery())
+    cache.delete(tasks.REFRESH_SCHEDULED_KEY)
+    # when the warehouse counts a delivery of rice
+    with django_capture_on_commit_callbacks(execute=True):
+        record.num_in_stock = (record.num_in_stock or 0) + 200
+        record.save()
+    # then the forecast (coverage, automatic caps) is refreshed
+    assert sent == [{"countdown": 60}]
+    # and a save of the price alone schedules nothing
+    sent.clear()
+    cache.delete(tasks.REFRESH_SCHEDULED_KEY)
+    with django_capture_on_commit_callbacks(execute=True):
+        record.price = record.price + 1
+        record.save(update_fields=["price"])
+    assert sent == []
+
+
 def test_refresh_task_runs_the_forecast_and_clears_the_debounce():
     from django.core.cache import cache
 
