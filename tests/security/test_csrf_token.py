@@ -24,7 +24,8 @@ def test_a_visitor_without_a_cookie_gets_a_new_secret_and_the_cookie_on_the_resp
     _check_token_format(token)
     assert len(token) == 64
     secret = request.META["CSRF_COOKIE"]
-    assert len(secret) == 32 and set(secret) <= set(CSRF_ALLOWED_CHARS)
+    assert len(secret) == 32
+    assert set(secret) <= set(CSRF_ALLOWED_CHARS)
     assert _unmask_cipher_token(token) == secret
     # and Django's middleware sets that secret as the visitor's cookie
     response = CsrfViewMiddleware(lambda r: HttpResponse())(request)
@@ -49,4 +50,5 @@ def test_the_characters_are_drawn_evenly():
     counts = Counter(_random_indices(62 * 2000))
     assert set(counts) == set(range(len(CSRF_ALLOWED_CHARS)))
     # each of the 62 characters about 2,000 times (a biased draw would favour the first 8)
-    assert min(counts.values()) > 1700 and max(counts.values()) < 2300
+    assert min(counts.values()) > 1700
+    assert max(counts.values()) < 2300
