@@ -553,3 +553,25 @@ def test_uncached_pages_cost_the_same_few_queries_for_5_or_60_baskets(client, se
     many = [queries_of(client, url) for url in [*urls, basket_url(last, "persons=4")]]
     assert many == few
     assert max(many) <= 12
+
+
+def test_a_process_copy_is_served_only_with_the_current_tokens_and_before_its_expiry(monkeypatch):
+    from baskets import page_cache
+
+    pages = page_cache._LocalPages(size=2)
+    now = 1_000.0
+    monkeypatch.setattr(page_cache.time, "time", lambda: now)
+    pages.put("a", ("v1", "w1", "<p>a</p>", "text/html", now + 60))
+    # served while its tokens are the current ones
+    assert pages.get("a", ("v1", "w1"))[2] == "<p>a</p>"
+    # never once another server's change replaced a token in Redis
+    assert pages.get("a", ("v2", "w1")) is None
+    assert pages.get("a", (None, None)) is None  # Redis down: no tokens, no copy
+    # never after its Redis entry would have expired
+    now += 61
+    assert pages.get("a", ("v1", "w1")) is None
+    # and only the last pages served are kept
+    pages.put("b", ("v", "w", "b", "text/html", now + 60))
+    pages.put("c", ("v", "w", "c", "text/html", now + 60))
+    pages.put("d", ("v", "w", "d", "text/html", now + 60))
+    assert list(pages.entries) == ["c", "d"]
