@@ -472,13 +472,9 @@ def room_configure(*, enabled: bool, admit_per_minute: int = 120, max_active: in
 
 def room_reset() -> None:
     """An empty room (nobody active or queued, a full token bucket) before a phase."""
-    import redis
-    from django.conf import settings
+    from waitingroom.store import Keys, client
 
-    from waitingroom.store import Keys
-
-    client = redis.Redis.from_url(settings.WAITING_ROOM_REDIS_URL or settings.REDIS_URL)
-    client.delete(
+    client().delete(
         Keys.active, Keys.queue, Keys.priority, Keys.seen, Keys.bucket, Keys.admissions, Keys.stats
     )
 
@@ -541,13 +537,12 @@ class LaneSampler(threading.Thread):
 
     def _sample(self) -> None:
         import redis
-        from django.conf import settings
 
-        from waitingroom.store import Keys
+        from waitingroom.store import Keys, client
 
-        client = redis.Redis.from_url(settings.WAITING_ROOM_REDIS_URL or settings.REDIS_URL)
         try:
-            pipe = client.pipeline(transaction=True)
+            # The room's own client (one per process), not a new connection every sample.
+            pipe = client().pipeline(transaction=True)
             pipe.time()
             pipe.zrange(Keys.queue, 0, -1, withscores=True)
             pipe.zrange(Keys.priority, 0, -1, withscores=True)
