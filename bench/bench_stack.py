@@ -415,9 +415,9 @@ def orders_accounting(*, since: dict[str, int], checkouts: list[dict]) -> list[s
     return problems
 
 
-def accounts_ensure(*, prefix: str, count: int, flagged: bool) -> Path:
+def accounts_ensure(*, stack: Stack, prefix: str, count: int, flagged: bool) -> Path:
     """``count`` customer accounts (flagged for the priority lane or not), written to a JSON
-    file for the locustfile."""
+    file in the stack's folder for the locustfile."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
 
@@ -434,7 +434,7 @@ def accounts_ensure(*, prefix: str, count: int, flagged: bool) -> Path:
 
             priority_shopper_flag(user=user, note="bench_stack")
         accounts.append({"email": email, "password": SHOP_PASSWORD, "flagged": flagged})
-    path = Path(os.environ.get("BENCH_STACK_DIR", ROOT / "var" / "bench-stack")) / f"{prefix}.json"
+    path = stack.dir / f"{prefix}.json"
     path.write_text(json.dumps(accounts))
     return path
 
@@ -635,7 +635,10 @@ def scenario_surge(stack: Stack) -> list[str]:
         expires_at=timezone.now() + timedelta(hours=1),
     ).plain
     flagged = accounts_ensure(
-        prefix="bench-flagged", count=(base_users + surge_users) // every + 2, flagged=True
+        stack=stack,
+        prefix="bench-flagged",
+        count=(base_users + surge_users) // every + 2,
+        flagged=True,
     )
     env = {
         "BENCH_PRIORITY_CODE": code,
@@ -843,7 +846,7 @@ def scenario_redis(stack: Stack) -> list[str]:
         f"{users} shoppers, two signed in for one guest)"
     )
     room_configure(enabled=False)
-    accounts = accounts_ensure(prefix="bench-signed-in", count=users, flagged=False)
+    accounts = accounts_ensure(stack=stack, prefix="bench-signed-in", count=users, flagged=False)
     events: dict[str, float] = {}
 
     def fault(started: float) -> None:
@@ -872,7 +875,8 @@ def scenario_redis(stack: Stack) -> list[str]:
         line.split()[0] for line in stack.script("status").stdout.splitlines() if " stopped" in line
     ]
     if missing:
-        # Nothing supervises the native stack's processes: say so, then bring them back.
+        # The native stack supervises only Celery (scripts/respawn.sh): a server, nginx or
+        # localstripe that exited stays down; say so, then bring it back.
         problems.append(f"redis: {', '.join(missing)} exited while Redis was down")
         print(f"  After Redis came back: {', '.join(missing)} had exited (started again)")
         stack.revive()
@@ -949,7 +953,6 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown scenario {unknown}: choose among {', '.join(SCENARIOS)}")
     directory = Path(os.environ.get("BENCH_STACK_DIR", ROOT / "var" / "bench-stack"))
-    os.environ["BENCH_STACK_DIR"] = str(directory)
     stack = stack_up(
         directory=directory,
         extra_env={
