@@ -158,13 +158,13 @@ class ThemeOnSale:
     name: str
 
 
-def themes_and_sizes_on_sale(rows: list[dict] | None = None) -> tuple[list[ThemeOnSale], list[int]]:
+def themes_and_sizes_on_sale(rows: list[dict]) -> tuple[list[ThemeOnSale], list[int]]:
     """The themes with at least one basket on sale, in the staff's order, and the household
-    sizes at least one basket is on sale for, smallest first: the list's filters. From ``rows``
-    (``rows_for_sale()``) when given, else in one query."""
+    sizes at least one basket is on sale for, smallest first: the list's filters, from its
+    ``rows_for_sale()``."""
     themes: dict[str, ThemeOnSale] = {}
     sizes: set[int] = set()
-    for row in rows_for_sale() if rows is None else rows:  # in the themes' order
+    for row in rows:  # in the themes' order
         slug = row["themed_basket__theme__slug"]
         if slug not in themes:
             themes[slug] = ThemeOnSale(slug=slug, name=row["themed_basket__theme__name"])
