@@ -39,6 +39,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from privacy.models import Consent, ConsentPurpose, ConsentSource
+from privacy.selectors import consent_active
 
 logger = logging.getLogger("privacy")
 
@@ -60,7 +61,7 @@ def consent_give(
     consent for the purpose is returned as it is (its first wording and date kept)."""
     # The user's row serialises two tabs giving the same consent at once.
     get_user_model().objects.select_for_update().filter(pk=user_id).first()
-    active = Consent.objects.filter(user_id=user_id, purpose=purpose, withdrawn_at=None).first()
+    active = consent_active(user_id=user_id, purpose=purpose)
     if active is not None:
         return active
     return Consent.objects.create(
