@@ -30,7 +30,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import stripe
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -176,10 +175,6 @@ def _stripe_customers_delete(*, user_id: int) -> None:
         logger.info("account %s closed: Stripe customer %s deleted", user_id, customer_id)
 
 
-# Models of other apps holding a shopper's data through a ``user`` field, deleted on closure when
-# the app is installed (the waiting room's priority lane names vulnerable shoppers).
-_DELETED_BY_USER = [("waitingroom", "PriorityShopper", "user")]
-
 # Postcode, city (line4) and country stay: the accounts (and VAT) need where a sale was made.
 _ADDRESS_BLANKS = {
     "title": "",
@@ -256,6 +251,7 @@ def _anonymise(*, user_id: int, now: datetime) -> None:
     from delivery.routing.selectors import address_locations_only_for, route_stops_only_for
     from payments.models import StripeCustomer, StripeOperation
     from supply.models import SupplyWaitlistEntry
+    from waitingroom.models import PriorityShopper
 
     user = get_user_model().objects.select_for_update().get(pk=user_id)
     names = {name.strip().lower() for name in (user.email, user.get_username()) if name}
@@ -317,12 +313,8 @@ def _anonymise(*, user_id: int, now: datetime) -> None:
     StripeCustomer.objects.filter(user_id=user_id).delete()
 
     AccessAttempt.objects.filter(username__in=names).delete()
-    for app_label, model_name, field in _DELETED_BY_USER:
-        try:
-            model = apps.get_model(app_label, model_name)
-        except LookupError:
-            continue
-        model.objects.filter(**{f"{field}_id": user_id}).delete()
+    # The waiting room's priority lane names vulnerable shoppers.
+    PriorityShopper.objects.filter(user_id=user_id).delete()
 
     consent_withdraw(
         user_id=user_id,

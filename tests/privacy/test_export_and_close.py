@@ -395,3 +395,15 @@ def test_a_shopper_with_no_route_or_cached_address_closes_as_before(lea):
     account_close(user_id=lea.pk)
     assert AddressLocation.objects.count() == 1
     assert not RouteStop.objects.exists()
+
+
+def test_closing_removes_the_shopper_from_the_waiting_room_priority_lane(lea):
+    from waitingroom.models import PriorityShopper
+
+    # given customer care put Léa, and someone else, on the priority lane
+    PriorityShopper.objects.create(user=lea, note="Demande de sa fille")
+    other = PriorityShopper.objects.create(user=UserFactory(), note="Assistante sociale")
+    # when Léa closes her account
+    account_close(user_id=lea.pk)
+    # then her entry is gone and the other one stays
+    assert list(PriorityShopper.objects.all()) == [other]
