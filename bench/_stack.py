@@ -10,7 +10,6 @@ reused as it is and left running.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from _setup import ROOT
 
-from tests.stack.support import LEAKS, process_alive
+from tests.stack.support import LEAKS, RedisServer, kill_leftovers, process_alive
 from tests.stack.support import free_ports as _free_ports
 
 STACK_SCRIPT = ROOT / "scripts" / "stack.sh"
@@ -29,66 +28,6 @@ SERVER_URL = "postgres://essentiels@127.0.0.1:5432"
 
 def free_ports(count: int) -> list[int]:
     return _free_ports(count, base_variable="BENCH_STACK_PORT")
-
-
-@dataclass
-class RedisServer:
-    """A redis-server of the stack's own (no persistence): stopping it is the Redis outage."""
-
-    port: int
-    dir: Path
-
-    @property
-    def pid_file(self) -> Path:
-        return self.dir / "redis.pid"
-
-    def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if process_alive(pid) else None
-
-    def start(self) -> None:
-        import redis
-
-        if self.pid():
-            return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with (self.dir / "redis.log").open("a") as log:
-            process = subprocess.Popen(  # noqa: S603
-                [
-                    shutil.which("redis-server") or "redis-server",
-                    *("--port", str(self.port), "--bind", "127.0.0.1"),
-                    *("--save", "", "--appendonly", "no", "--dir", str(self.dir)),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.pid_file.write_text(str(process.pid))
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"redis-server did not start on {self.port}") from None
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        pid = self.pid()
-        if pid is None:
-            return
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while process_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if process_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        self.pid_file.unlink(missing_ok=True)
 
 
 @dataclass
@@ -217,18 +156,7 @@ def stack_down(stack: Stack) -> None:
     if not stack.started_here:
         return
     stack.script("stop", timeout=300)
-    # Whatever stop left (a process that would not die) and is still ours, by its marker.
-    for pid_file in (stack.dir / "run").glob("*.pid"):
-        try:
-            pid = int(pid_file.read_text())
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except (ValueError, FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        if f"ESSENTIELS_STACK={stack.dir}".encode() in environ and process_alive(pid):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    kill_leftovers(stack.dir)  # whatever stop left (a process that would not die)
     stack.redis.stop()
     try:
         _psql(f'DROP DATABASE IF EXISTS "{DATABASE}"')

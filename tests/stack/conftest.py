@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
-from tests.stack.support import LEAKS, free_ports, process_alive
+from tests.stack.support import LEAKS, RedisServer, free_ports, kill_leftovers, process_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_SCRIPT = ROOT / "scripts" / "stack.sh"
@@ -33,51 +32,6 @@ SERVERS = 3
 
 def ports(count: int) -> list[int]:
     return free_ports(count, base_variable="STACK_TEST_PORT")
-
-
-@dataclass
-class RedisServer:
-    """A redis-server of the stack's own, in the foreground, that a test may stop and restart."""
-
-    port: int
-    workdir: Path
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        log = (self.workdir / "redis.log").open("a")
-        self.process = subprocess.Popen(  # noqa: S603
-            [
-                shutil.which("redis-server") or "redis-server",
-                *("--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.workdir)),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start on {self.port}") from None
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.process = None
 
 
 @dataclass
@@ -156,20 +110,6 @@ class Stack:
         return "\n".join(parts)
 
 
-def kill_leftovers(run_dir: Path) -> None:
-    """After stack.sh stop: any process group still alive from a pid file is killed."""
-    for pid_file in run_dir.glob("*.pid"):
-        try:
-            pid = int(pid_file.read_text())
-        except ValueError:
-            continue
-        if process_alive(pid):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
 @pytest.fixture(scope="module")
 def stack(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
     if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
@@ -199,7 +139,7 @@ def stack(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
         env=env,
         port=nginx_port,
         app_ports=app_ports,
-        redis=RedisServer(port=redis_port, workdir=directory),
+        redis=RedisServer(port=redis_port, dir=directory),
     )
     try:
         stack.redis.start()
@@ -209,7 +149,7 @@ def stack(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
         try:
             stack.run("stop", timeout=180)
         finally:
-            kill_leftovers(directory / "run")
+            kill_leftovers(directory)
             stack.redis.stop()
 
 
