@@ -14,12 +14,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.stack.conftest import csrf_token, login
+from tests.stack.support import process_alive
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -308,7 +308,7 @@ def test_a_celery_worker_that_dies_comes_back_by_itself(stack):
             pid = int(pid_file.read_text())
         except (FileNotFoundError, ValueError):
             return False
-        return pid != first and Path(f"/proc/{pid}").exists()
+        return pid != first and process_alive(pid)
 
     # then another worker process is running within seconds, and the stack says all is up
     wait_until(replaced, seconds=60, what="a new worker")
