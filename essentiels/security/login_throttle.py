@@ -31,7 +31,7 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_cool_off, get_failure_limit
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.db.models import Max, Sum
+from django.db.models import Max, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -64,35 +64,34 @@ class LoginThrottleHandler(AxesDatabaseHandler):
             ip_address=request.axes_ip_address, attempt_time__gte=_recent(request)
         )
 
-    def _pair_attempts(self, request: HttpRequest, credentials: dict | None):
-        return self._address_attempts(request).filter(username=login_username(request, credentials))
+    def _failures(self, request: HttpRequest, credentials: dict | None) -> dict:
+        """Within the cool-off, in one query: the failures of the (email, address) pair and of
+        the address across all emails, and the latest of each."""
+        pair = Q(username=login_username(request, credentials))
+        return self._address_attempts(request).aggregate(
+            pair_n=Sum("failures_since_start", filter=pair, default=0),
+            pair_last=Max("attempt_time", filter=pair),
+            address_n=Sum("failures_since_start", default=0),
+            address_last=Max("attempt_time"),
+        )
 
     def get_failures(self, request, credentials: dict | None = None) -> int:
         limit = get_failure_limit(request, credentials)
-        pair = self._pair_attempts(request, credentials).aggregate(n=Sum("failures_since_start"))
-        address = self._address_attempts(request).aggregate(n=Sum("failures_since_start"))
-        pair_failures = pair["n"] or 0
+        failures = self._failures(request, credentials)
         # axes compares one number with one limit: an address over its own limit counts as
         # having reached the pair's.
-        address_failures = (
-            limit if (address["n"] or 0) >= settings.LOGIN_THROTTLE_IP_FAILURE_LIMIT else 0
-        )
-        return max(pair_failures, address_failures)
+        address_locked = failures["address_n"] >= settings.LOGIN_THROTTLE_IP_FAILURE_LIMIT
+        return max(failures["pair_n"], limit if address_locked else 0)
 
     def locked_until(self, request: HttpRequest, credentials: dict | None) -> datetime | None:
         """When a locked client may try again (the latest failure that counts + the cool-off)."""
         limit = get_failure_limit(request, credentials)
-        pair = self._pair_attempts(request, credentials).aggregate(
-            n=Sum("failures_since_start"), last=Max("attempt_time")
-        )
-        address = self._address_attempts(request).aggregate(
-            n=Sum("failures_since_start"), last=Max("attempt_time")
-        )
+        failures = self._failures(request, credentials)
         ends = []
-        if (pair["n"] or 0) >= limit:
-            ends.append(pair["last"])
-        if (address["n"] or 0) >= settings.LOGIN_THROTTLE_IP_FAILURE_LIMIT:
-            ends.append(address["last"])
+        if failures["pair_n"] >= limit:
+            ends.append(failures["pair_last"])
+        if failures["address_n"] >= settings.LOGIN_THROTTLE_IP_FAILURE_LIMIT:
+            ends.append(failures["address_last"])
         return max(ends) + get_cool_off(request) if ends else None
 
     def user_logged_in(self, sender, request, user, **kwargs):

@@ -114,6 +114,29 @@ def test_one_address_trying_many_emails_is_locked(client, settings, shopper):
     assert shop_login(client, "lea@example.fr", PASSWORD, ip=VICTIM).status_code == 302
 
 
+def test_a_login_counts_both_layers_in_one_query(
+    client, settings, shopper, django_assert_num_queries
+):
+    from django.test import RequestFactory
+
+    from essentiels.security.login_throttle import LoginThrottleHandler
+
+    settings.LOGIN_THROTTLE_IP_FAILURE_LIMIT = 8
+    # given three failures for Léa and five for others, all from one address
+    fail(client, "lea@example.fr", 3)
+    for n in range(5):
+        fail(client, f"client{n}@example.fr", 1)
+    request = RequestFactory().post(LOGIN, {"login-username": "lea@example.fr"})
+    request.axes_ip_address = ATTACKER
+    request.axes_attempt_time = timezone.now()
+    # then one query counts Léa's three, and the address's eight reach the pair's limit
+    with django_assert_num_queries(1):
+        failures = LoginThrottleHandler().get_failures(request)
+    assert failures == settings.AXES_FAILURE_LIMIT
+    settings.LOGIN_THROTTLE_IP_FAILURE_LIMIT = 9
+    assert LoginThrottleHandler().get_failures(request) == 3
+
+
 def test_a_successful_login_clears_that_pairs_failures(client, shopper):
     fail(client, "lea@example.fr", 4)
     assert shop_login(client, "lea@example.fr", PASSWORD).status_code == 302
