@@ -222,16 +222,17 @@ def _route_stops_anonymise(*, stop_ids: list[int]) -> None:
     and from the history of ops' moves of those stops."""
     from delivery.routing.models import RouteStop, RouteStopMove
 
-    for stop in RouteStop.objects.filter(pk__in=stop_ids).select_related("route"):
+    stops = list(RouteStop.objects.filter(pk__in=stop_ids).select_related("route"))
+    moves = Q(pk__in=[])
+    for stop in stops:
         if stop.address:
-            RouteStopMove.objects.filter(plan_id=stop.route.plan_id, address=stop.address).update(
-                address=""
-            )
+            moves |= Q(plan_id=stop.route.plan_id, address=stop.address)
         stop.address = ""
         stop.address_key = ""
         stop.latitude = stop.latitude.quantize(_STOP_COORDINATES_KEPT)
         stop.longitude = stop.longitude.quantize(_STOP_COORDINATES_KEPT)
-        stop.save(update_fields=["address", "address_key", "latitude", "longitude"])
+    RouteStopMove.objects.filter(moves).update(address="")
+    RouteStop.objects.bulk_update(stops, ["address", "address_key", "latitude", "longitude"])
 
 
 @transaction.atomic
