@@ -212,14 +212,16 @@ def address_locations_only_for(*, user_id: int) -> QuerySet[AddressLocation]:
         *BasketSubscription.objects.filter(user_id=user_id).values_list("line1", "postcode"),
         *UserAddress.objects.filter(user_id=user_id).values_list("line1", "postcode"),
     ]
-    stops = RouteStop.objects.filter(orders__order_delivery__order__user_id=user_id)
-    keys = _keys(mine) | {key for key in stops.values_list("address_key", flat=True) if key}
+    stops = list(
+        RouteStop.objects.filter(orders__order_delivery__order__user_id=user_id).values_list(
+            "address_key", "postcode"
+        )
+    )
+    keys = _keys(mine) | {key for key, _postcode in stops if key}
     if not keys or not AddressLocation.objects.filter(key__in=keys).exists():
         return AddressLocation.objects.none()
     # Anyone else's address of the same building has the same postcode: compare only those.
-    postcodes = {postcode for _line, postcode in mine} | set(
-        stops.values_list("postcode", flat=True)
-    )
+    postcodes = {postcode for _line, postcode in mine} | {postcode for _key, postcode in stops}
     postcodes |= {postcode.strip() for postcode in postcodes if postcode}
     postcodes.discard("")
     theirs = [
