@@ -17,7 +17,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import get_language, ngettext
 from oscar.apps.catalogue.models import (
@@ -25,6 +26,7 @@ from oscar.apps.catalogue.models import (
     Product,
     ProductAttributeValue,
     ProductCategory,
+    ProductClass,
 )
 
 from baskets.models import (
@@ -32,10 +34,10 @@ from baskets.models import (
     BasketVariant,
     Diet,
     RuleStatus,
-    ThemedBasket,
 )
 from baskets.selectors import first_stockrecord
 from essentiels.oscar_forks.partner.models import StockRecord
+from essentiels.prepared import PreparedQuery
 
 CENT = Decimal("0.01")
 # Shown first on a basket page when the shopper did not choose: the most common French household.
@@ -178,39 +180,52 @@ class MenuCategory:
     url: str
 
 
-def menu_categories() -> list[MenuCategory]:
-    """The top-level aisles of the navigation bar, as Oscar's ``category_tree depth=1`` lists
-    them (browsable, not excluded from the menu) and links them (``Category.get_absolute_url``:
-    a top-level category's full slug is its slug), in one query instead of its two."""
-    rows = (
+def _menu_categories_query() -> QuerySet:
+    return (
         Category.objects.browsable()
         .filter(depth=1, exclude_from_menu=False)
         .order_by("path")
         .values_list("pk", "name", "slug")
     )
+
+
+_MENU_CATEGORIES = PreparedQuery("storefront_menu", _menu_categories_query)
+
+
+def menu_categories() -> list[MenuCategory]:
+    """The top-level aisles of the navigation bar, as Oscar's ``category_tree depth=1`` lists
+    them (browsable, not excluded from the menu) and links them (``Category.get_absolute_url``:
+    a top-level category's full slug is its slug), in one query instead of its two."""
     return [
         MenuCategory(
             name=name, url=reverse("catalogue:category", kwargs={"category_slug": slug, "pk": pk})
         )
-        for pk, name, slug in rows
+        for pk, name, slug in _MENU_CATEGORIES.rows()
     ]
 
 
 _DIET_COLUMNS = {code: f"themed_basket__{code}" for code in Diet.values}
 
 
-def rows_for_sale() -> list[dict]:
-    """Every household size on sale of every basket on sale, with its basket, theme and price,
-    by theme, then title, then size (one query): what the list shows, its filters included."""
-    # The unpriced are left out here rather than in SQL, which would look each price up twice.
-    rows = (
-        _variants_with_price()
+def _rows_for_sale_query() -> QuerySet:
+    # Each variant with each of its stock records (a join: the first one's price is Oscar's,
+    # UseFirstStockRecord), which PostgreSQL reads in one pass where a price subquery per
+    # variant cost it a scan each.
+    return (
+        BasketVariant.objects.filter(
+            rule_status=RuleStatus.VALID,
+            product__is_public=True,
+            themed_basket__product__is_public=True,
+        )
+        .annotate(price=F("product__stockrecords__price"), record=F("product__stockrecords__id"))
         .order_by(
             "themed_basket__theme__position",
             "themed_basket__theme__name",
             "themed_basket__product__title",
             "themed_basket_id",
             "persons",
+            "pk",
+            "record",
         )
         .values(
             "pk",
@@ -227,7 +242,40 @@ def rows_for_sale() -> list[dict]:
             *_DIET_COLUMNS.values(),
         )
     )
-    return [row for row in rows if row["price"] is not None]
+
+
+_ROWS_FOR_SALE = PreparedQuery("storefront_rows_for_sale", _rows_for_sale_query)
+
+
+def rows_for_sale() -> list[dict]:
+    """Every household size on sale of every basket on sale, with its basket, theme and price,
+    by theme, then title, then size (one query): what the list shows, its filters included."""
+    return list(_priced_variants(_ROWS_FOR_SALE.dicts()))
+
+
+def _priced_variants(rows: list[dict]):
+    """Of rows of variants joined to their stock records (ordered by stock record within a
+    variant), each variant's first one — Oscar's UseFirstStockRecord — when it has a price."""
+    seen: set[int] = set()
+    for row in rows:
+        if row["pk"] in seen:  # a later stock record of the same variant
+            continue
+        seen.add(row["pk"])
+        if row["price"] is not None:  # unpriced: not for sale
+            yield row
+
+
+def _offers(rows: list[dict], *, days: int) -> tuple[VariantOffer, ...]:
+    return tuple(
+        VariantOffer(
+            variant_id=row["pk"],
+            product_id=row["product_id"],
+            persons=row["persons"],
+            days=days,
+            price=row["price"],
+        )
+        for row in rows
+    )
 
 
 def baskets_for_sale(
@@ -265,30 +313,27 @@ def baskets_for_sale(
     cards = []
     for basket_rows in grouped.values():
         first = basket_rows[0]
-        days = first["themed_basket__days"]
         cards.append(
             BasketCard(
                 product_id=first["themed_basket__product_id"],
-                title=first["themed_basket__product__title"],
-                slug=first["themed_basket__product__slug"],
-                theme_name=first["themed_basket__theme__name"],
-                theme_slug=first["themed_basket__theme__slug"],
-                days=days,
-                diets=_diet_badges([code for code, col in _DIET_COLUMNS.items() if first[col]]),
-                offers=tuple(
-                    VariantOffer(
-                        variant_id=row["pk"],
-                        product_id=row["product_id"],
-                        persons=row["persons"],
-                        days=days,
-                        price=row["price"],
-                    )
-                    for row in basket_rows
-                ),
+                **_basket_facts(first),
+                offers=_offers(basket_rows, days=first["themed_basket__days"]),
                 persons=persons,
             )
         )
     return cards
+
+
+def _basket_facts(row: dict) -> dict:
+    """A basket's own fields, from the row of any of its household sizes (list and page)."""
+    return {
+        "title": row["themed_basket__product__title"],
+        "slug": row["themed_basket__product__slug"],
+        "theme_name": row["themed_basket__theme__name"],
+        "theme_slug": row["themed_basket__theme__slug"],
+        "days": row["themed_basket__days"],
+        "diets": _diet_badges([code for code, col in _DIET_COLUMNS.items() if row[col]]),
+    }
 
 
 @dataclass(frozen=True)
@@ -306,27 +351,28 @@ class ComponentLine:
 class BasketPage:
     """A basket on sale, one of its household sizes selected, with that size's composition."""
 
-    basket: ThemedBasket  # with its parent product and theme
+    product_id: int  # the basket's parent product
+    title: str
+    slug: str
+    description: str  # staff-written HTML
+    theme_name: str
+    theme_slug: str
+    days: int
+    diets: tuple[DietBadge, ...]
     offers: tuple[VariantOffer, ...]
     selected: VariantOffer
-    # The selected variant's Oscar product, its stock records and parent's class fetched, ready
-    # for Oscar's strategy (availability) without another query.
+    # The selected variant's Oscar product (with its parent and the parent's class) and its
+    # first stock record: what Oscar's strategy reads to decide availability, built from the
+    # page's rows rather than fetched again.
     selected_product: Product
+    selected_stockrecord: StockRecord
     components: tuple[ComponentLine, ...]
     # The shopper asked for a household size this basket is not sold for.
     requested_persons_missing: bool
 
     @property
-    def title(self) -> str:
-        return self.basket.product.title
-
-    @property
-    def diets(self) -> tuple[DietBadge, ...]:
-        return _diet_badges(self.basket.diets)
-
-    @property
     def url(self) -> str:
-        return basket_url(product_id=self.basket.product_id, slug=self.basket.product.slug)
+        return basket_url(product_id=self.product_id, slug=self.slug)
 
     @property
     def component_count(self) -> int:
@@ -346,46 +392,79 @@ def default_persons(sizes: Collection[int]) -> int:
     return DEFAULT_PERSONS if DEFAULT_PERSONS in sizes else min(sizes)
 
 
-def basket_page(*, product_id: int, persons: int | None = None) -> BasketPage | None:
-    """The page of the basket whose parent product is ``product_id``, showing the ``persons``
-    size (or the default one), in three queries. ``None`` when the basket is not on sale."""
-    variants = list(
-        sellable_variants()
-        .filter(themed_basket__product_id=product_id)
-        .select_related(
-            "themed_basket__product",
-            "themed_basket__theme",
-            "product__parent__product_class",
-            "product__product_class",
-        )
-        .prefetch_related(
-            Prefetch("product__stockrecords", queryset=StockRecord.objects.order_by("pk"))
-        )
-        .order_by("persons")
+# The selected variant's product, its parent and the parent's class, and its stock record: the
+# fields Oscar's strategy reads (EssentielsStrategy: public, product class, stock, price).
+_PRODUCT_FIELDS = {
+    "id": "product_id",
+    "structure": "product__structure",
+    "is_public": "product__is_public",
+    "parent_id": "product__parent_id",
+    "product_class_id": "product__product_class_id",
+}
+_PARENT_FIELDS = {
+    "id": "product__parent_id",
+    "structure": "product__parent__structure",
+    "product_class_id": "product__parent__product_class_id",
+}
+_CLASS_FIELDS = {
+    "id": "product__parent__product_class_id",
+    "slug": "product__parent__product_class__slug",
+    "track_stock": "product__parent__product_class__track_stock",
+}
+_STOCKRECORD_FIELDS = {
+    "id": "product__stockrecords__id",
+    "product_id": "product_id",
+    "partner_id": "product__stockrecords__partner_id",
+    "price": "price",
+    "price_currency": "product__stockrecords__price_currency",
+    "num_in_stock": "product__stockrecords__num_in_stock",
+    "num_allocated": "product__stockrecords__num_allocated",
+}
+
+
+# Each column once (the product's id is also its stock record's product_id, its parent's id…).
+_STRATEGY_COLUMNS = tuple(
+    dict.fromkeys(
+        column
+        for fields in (_PRODUCT_FIELDS, _PARENT_FIELDS, _CLASS_FIELDS, _STOCKRECORD_FIELDS)
+        for column in fields.values()
     )
-    if not variants:
-        return None
-    basket = variants[0].themed_basket
-    offers = tuple(
-        VariantOffer(
-            variant_id=v.pk,
-            product_id=v.product_id,
-            persons=v.persons,
-            days=basket.days,
-            price=v.price,
+)
+
+
+def _basket_variants_query(product_id: int) -> QuerySet:
+    return (
+        BasketVariant.objects.filter(
+            rule_status=RuleStatus.VALID,
+            product__is_public=True,
+            themed_basket__product__is_public=True,
+            themed_basket__product_id=product_id,
         )
-        for v in variants
+        .annotate(price=F("product__stockrecords__price"))
+        .order_by("persons", "pk", "product__stockrecords__id")
+        .values(
+            "pk",
+            "persons",
+            "themed_basket__product__title",
+            "themed_basket__product__slug",
+            "themed_basket__product__description",
+            "themed_basket__theme__name",
+            "themed_basket__theme__slug",
+            "themed_basket__days",
+            *_DIET_COLUMNS.values(),
+            *_STRATEGY_COLUMNS,
+        )
     )
-    by_persons = {v.persons: v for v in variants}
-    missing = persons is not None and persons not in by_persons
-    chosen = by_persons[persons if persons in by_persons else default_persons(list(by_persons))]
+
+
+def _basket_components_query(variant_id: int) -> QuerySet:
     aisle = Subquery(
         ProductCategory.objects.filter(product=OuterRef("product"))
         .order_by("category__path")
         .values("category__name")[:1]
     )
-    rows = (
-        BasketComponent.objects.filter(variant=chosen)
+    return (
+        BasketComponent.objects.filter(variant_id=variant_id)
         .annotate(
             pack_size=_attribute_value("pack_size"),
             brand=_attribute_value("brand"),
@@ -394,6 +473,46 @@ def basket_page(*, product_id: int, persons: int | None = None) -> BasketPage | 
         .order_by("aisle", "product__title", "pk")
         .values("product_id", "product__title", "quantity", "pack_size", "brand", "aisle")
     )
+
+
+_BASKET_VARIANTS = PreparedQuery(
+    "storefront_basket_variants", _basket_variants_query, product_id=Product._meta.pk
+)
+_BASKET_COMPONENTS = PreparedQuery(
+    "storefront_basket_components", _basket_components_query, variant_id=BasketVariant._meta.pk
+)
+
+
+def _instance(model, row: dict, fields: dict[str, str]):
+    """A model instance from a row's columns (``Model.from_db``: the others stay deferred)."""
+    return model.from_db(
+        DEFAULT_DB_ALIAS, list(fields), [row[column] for column in fields.values()]
+    )
+
+
+def _oscar_product(row: dict) -> tuple[Product, StockRecord]:
+    product = _instance(Product, row, _PRODUCT_FIELDS)
+    if row["product__parent_id"] is not None:
+        parent = _instance(Product, row, _PARENT_FIELDS)
+        if row["product__parent__product_class_id"] is not None:
+            parent.product_class = _instance(ProductClass, row, _CLASS_FIELDS)
+        product.parent = parent
+    return product, _instance(StockRecord, row, _STOCKRECORD_FIELDS)
+
+
+def basket_page(*, product_id: int, persons: int | None = None) -> BasketPage | None:
+    """The page of the basket whose parent product is ``product_id``, showing the ``persons``
+    size (or the default one), in two queries. ``None`` when the basket is not on sale."""
+    by_persons = {
+        row["persons"]: row
+        for row in _priced_variants(_BASKET_VARIANTS.dicts(product_id=product_id))
+    }
+    if not by_persons:
+        return None
+    first = next(iter(by_persons.values()))
+    offers = _offers(list(by_persons.values()), days=first["themed_basket__days"])
+    missing = persons is not None and persons not in by_persons
+    chosen = by_persons[persons if persons in by_persons else default_persons(list(by_persons))]
     components = tuple(
         ComponentLine(
             product_id=row["product_id"],
@@ -403,13 +522,17 @@ def basket_page(*, product_id: int, persons: int | None = None) -> BasketPage | 
             quantity=row["quantity"],
             aisle=row["aisle"] or "",
         )
-        for row in rows
+        for row in _BASKET_COMPONENTS.dicts(variant_id=chosen["pk"])
     )
+    product, stockrecord = _oscar_product(chosen)
     return BasketPage(
-        basket=basket,
+        product_id=product_id,
+        **_basket_facts(first),
+        description=first["themed_basket__product__description"],
         offers=offers,
-        selected=next(o for o in offers if o.variant_id == chosen.pk),
-        selected_product=chosen.product,
+        selected=next(o for o in offers if o.variant_id == chosen["pk"]),
+        selected_product=product,
+        selected_stockrecord=stockrecord,
         components=components,
         requested_persons_missing=missing,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET
@@ -23,7 +24,9 @@ BASKETS_PER_PAGE = settings.OSCAR_PRODUCTS_PER_PAGE
 
 
 # Anonymous shoppers get both pages from the cache (baskets.page_cache); ``query`` holds only the
-# parameters a page reads, so that it shows (and links to) nothing else of the URL.
+# parameters a page reads, so that it shows (and links to) nothing else of the URL. Both pages
+# only read: no transaction around them (ATOMIC_REQUESTS would cost a BEGIN and a COMMIT each).
+@transaction.non_atomic_requests
 @require_GET
 @storefront_cached(
     scope=lambda: LIST,
@@ -53,6 +56,7 @@ def basket_list(request: HttpRequest, *, query: QueryDict) -> HttpResponse:
     )
 
 
+@transaction.non_atomic_requests
 @require_GET
 @storefront_cached(
     scope=lambda slug, pk: basket_scope(pk),
@@ -90,7 +94,9 @@ def basket_detail(request: HttpRequest, slug: str, pk: int, *, query: QueryDict)
             % {"asked": persons, "count": page.selected.persons}
         )
     # Oscar's strategy decides whether the selected size can go in the cart, as at checkout.
-    purchase_info = request.strategy.fetch_for_product(page.selected_product)
+    purchase_info = request.strategy.fetch_for_product(
+        page.selected_product, page.selected_stockrecord
+    )
     return storefront_render(
         request,
         "baskets/basket_detail.html",

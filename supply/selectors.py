@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Sum
 
+from essentiels.prepared import PreparedQuery
 from supply.coverage import room_from
 from supply.models import ComponentDemand, ForecastRun, VariantDemand
 from supply.services.reservations import components_coverage
@@ -278,26 +279,31 @@ def component_weeks(
 ) -> dict[int, list]:
     """Coverage per component over ``weeks`` in one query (stock, reservations and commitments
     together), for pages that count their queries."""
-    from django.db.models import DateField, IntegerField, Value
-
     from essentiels.oscar_forks.partner.models import StockRecord
-    from supply.coverage import coverage_weeks
     from supply.models import SupplyCommitment, SupplyReservation
 
     ids = sorted({product_id for product_id, _q, _t in components})
-    reserved: dict[tuple[int, date], int] = {}
-    committed: dict[tuple[int, date], int] = {}
-    stock: dict[int, int] = {}
-    rows = (
-        SupplyReservation.objects.filter(product_id__in=ids, week__in=weeks)
-        .annotate(kind=Value(0, output_field=IntegerField()))
+    rows = _coverage_rows(
+        SupplyReservation.objects.filter(product_id__in=ids, week__in=weeks),
+        SupplyCommitment.objects.filter(product_id__in=ids, week__in=weeks),
+        StockRecord.objects.filter(product_id__in=ids),
+    )
+    return _coverage_by_component(rows, ids=ids, weeks=weeks)
+
+
+def _coverage_rows(reservations, commitments, stockrecords):
+    """One UNION of the reserved and committed units per product and week, and each product's
+    stock on hand (``week`` NULL): ``(product_id, week, units, kind)``, kind 0, 1 or 2."""
+    from django.db.models import DateField, IntegerField, Value
+
+    return (
+        reservations.annotate(kind=Value(0, output_field=IntegerField()))
         .values_list("product_id", "week", "reserved", "kind")
         .union(
-            SupplyCommitment.objects.filter(product_id__in=ids, week__in=weeks)
-            .annotate(kind=Value(1, output_field=IntegerField()))
-            .values_list("product_id", "week", "quantity", "kind"),
-            StockRecord.objects.filter(product_id__in=ids)
-            .values("product_id")
+            commitments.annotate(kind=Value(1, output_field=IntegerField())).values_list(
+                "product_id", "week", "quantity", "kind"
+            ),
+            stockrecords.values("product_id")
             .annotate(
                 week=Value(None, output_field=DateField()),
                 total=Sum("num_in_stock"),
@@ -307,6 +313,14 @@ def component_weeks(
             all=True,
         )
     )
+
+
+def _coverage_by_component(rows, *, ids: list[int], weeks: list[date]) -> dict[int, list]:
+    from supply.coverage import coverage_weeks
+
+    reserved: dict[tuple[int, date], int] = {}
+    committed: dict[tuple[int, date], int] = {}
+    stock: dict[int, int] = {}
     for product_id, week, units, kind in rows:
         if kind == 2:
             stock[product_id] = max(0, units or 0)
@@ -320,6 +334,71 @@ def component_weeks(
         )
         for product_id in ids
     }
+
+
+def _variant_coverage_query(variant_id: int, first_week: date, last_week: date):
+    from baskets.models import BasketComponent
+    from essentiels.oscar_forks.partner.models import StockRecord
+    from supply.models import SupplyCommitment, SupplyReservation
+
+    products = BasketComponent.objects.filter(variant_id=variant_id).values("product_id")
+    return _coverage_rows(
+        SupplyReservation.objects.filter(
+            product_id__in=products, week__gte=first_week, week__lte=last_week
+        ),
+        SupplyCommitment.objects.filter(
+            product_id__in=products, week__gte=first_week, week__lte=last_week
+        ),
+        StockRecord.objects.filter(product_id__in=products),
+    )
+
+
+def _variant_cap_query(variant_id: int):
+    """The variant's cap (if any) and its active subscriptions, in one row."""
+    from django.db.models import Count, IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from baskets.models import BasketSubscription, SubscriptionStatus
+    from supply.models import VariantSupplyCap
+
+    return (
+        VariantSupplyCap.objects.filter(variant_id=variant_id)
+        .annotate(
+            active=Coalesce(
+                Subquery(
+                    BasketSubscription.objects.filter(variant_id=OuterRef("variant_id"))
+                    .exclude(status=SubscriptionStatus.CANCELLED)
+                    .values("variant_id")
+                    .annotate(n=Count("pk"))
+                    .values("n")[:1],
+                    output_field=IntegerField(),
+                ),
+                0,
+            )
+        )
+        .values_list("max_subscriptions", "auto_capped", "active")
+    )
+
+
+# The basket page's supply reads, compiled once and planned once per connection: the page is
+# rendered for every visitor the page cache cannot serve (bench/bench_pages.py).
+_VARIANT_COVERAGE = PreparedQuery(
+    "supply_variant_coverage",
+    _variant_coverage_query,
+    variant_id=int,
+    first_week=date,
+    last_week=date,
+)
+_VARIANT_CAP = PreparedQuery("supply_variant_cap", _variant_cap_query, variant_id=int)
+
+
+def variant_component_weeks(
+    *, variant_id: int, components: list[tuple[int, int, str]], weeks: list[date]
+) -> dict[int, list]:
+    """``component_weeks`` for a basket variant's own ``components`` (its composition)."""
+    rows = _VARIANT_COVERAGE.rows(variant_id=variant_id, first_week=weeks[0], last_week=weeks[-1])
+    ids = sorted({product_id for product_id, _q, _t in components})
+    return _coverage_by_component(rows, ids=ids, weeks=weeks)
 
 
 def component_short(
@@ -345,15 +424,11 @@ def variant_supply_status(
     after it — the checks of ``supply.services.sales`` made without reserving. Three queries
     (five with a district)."""
     from django.conf import settings
-    from django.db.models import Count, IntegerField, OuterRef, Subquery
-    from django.db.models.functions import Coalesce
     from django.utils import formats
     from django.utils.translation import gettext as _
 
-    from baskets.models import BasketSubscription, SubscriptionStatus
     from delivery.calendar import delivery_cutoff, delivery_dates_upcoming
     from supply.coverage import adds_shortfall
-    from supply.models import VariantSupplyCap
     from supply.services.sales import waitlist_url
     from supply.services.weeks import first_orderable_date, supply_horizon, week_of
 
@@ -375,7 +450,7 @@ def variant_supply_status(
         candidates = [first] + [week for week in weeks if week > first]
     if not candidates:
         return VariantSupplyStatus(variant_id=variant_id, next_date=None, waitlist_url=url)
-    coverage = component_weeks(components=components, weeks=weeks)
+    coverage = variant_component_weeks(variant_id=variant_id, components=components, weeks=weeks)
 
     def short_in(day: date) -> str:
         return component_short(
@@ -395,25 +470,9 @@ def variant_supply_status(
     # New weekly subscriptions: staff's or the forecast's cap, then the live check that every
     # week from the first servable delivery on can take one more basket.
     closed = None
-    cap = (
-        VariantSupplyCap.objects.filter(variant_id=variant_id)
-        .annotate(
-            active=Coalesce(
-                Subquery(
-                    BasketSubscription.objects.filter(variant_id=OuterRef("variant_id"))
-                    .exclude(status=SubscriptionStatus.CANCELLED)
-                    .values("variant_id")
-                    .annotate(n=Count("pk"))
-                    .values("n")[:1],
-                    output_field=IntegerField(),
-                ),
-                0,
-            )
-        )
-        .first()
-    )
-    manual = None if cap is None else cap.max_subscriptions
-    if manual is not None and cap.active >= manual:
+    cap = next(iter(_VARIANT_CAP.rows(variant_id=variant_id)), None)
+    manual, auto_capped, active = cap if cap is not None else (None, False, 0)
+    if manual is not None and active >= manual:
         closed = _("This basket takes no new subscribers for now: it is full.")
     elif servable is None:
         closed = _("This basket takes no new subscribers for now: we cannot secure its supply.")
@@ -434,7 +493,7 @@ def variant_supply_status(
                     "“%(component)s” for the week of %(week)s."
                 ) % {"component": title, "week": formats.date_format(weeks[late], "j F Y")}
                 break
-        if closed is None and cap is not None and cap.auto_capped:
+        if closed is None and auto_capped:
             from supply.services.caps import variant_cap_reason
 
             closed = variant_cap_reason(variant_id=variant_id)

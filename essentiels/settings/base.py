@@ -227,6 +227,9 @@ DELIVERY_RELEASE_ORDER_STATUSES = ("Cancelled", "Annulée")
 # --- Baskets -----------------------------------------------------------------------------------
 # The most a basket may cost (cost price, excl. VAT) per person per day, in euros.
 BASKET_COST_CEILING = env.str("BASKET_COST_CEILING", default="5.00")
+# The storefront's reads run as server-side prepared statements on PostgreSQL (essentiels.prepared):
+# off behind a pooler that moves sessions between connections (PgBouncer in transaction mode).
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 # Anonymous shoppers get the basket list and basket pages from the cache (baskets.page_cache),
 # rendered again as soon as a price, composition, rule status or publication changes. These are
 # the entries' lifetimes (0: no caching): a basket page's supply notice follows live

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 
 from delivery.calendar import local_today
+from essentiels.prepared import PreparedQuery
 
 
 def week_of(day: date) -> date:
@@ -28,6 +29,16 @@ def supply_horizon(*, now: datetime | None = None, weeks: int | None = None) -> 
     return local_today(now=now) + timedelta(days=1), mondays[-1] + timedelta(days=6)
 
 
+def _open_weekdays_query():
+    from delivery.models import District
+
+    return District.objects.open().filter(weekday__isnull=False).values_list("weekday")
+
+
+# Read for every basket page the page cache cannot serve: compiled once (essentiels.prepared).
+_OPEN_WEEKDAYS = PreparedQuery("supply_open_weekdays", _open_weekdays_query)
+
+
 def first_orderable_date(*, now: datetime | None = None) -> date:
     """The earliest day a sale made now can still be delivered on: a weekday some open
     district is delivered on (any day when none is set), whose cutoff has not passed. The
@@ -35,12 +46,9 @@ def first_orderable_date(*, now: datetime | None = None) -> date:
     from django.utils import timezone
 
     from delivery.calendar import delivery_cutoff
-    from delivery.models import District
 
     now = now or timezone.now()
-    weekdays = set(
-        District.objects.open().filter(weekday__isnull=False).values_list("weekday", flat=True)
-    ) or set(range(7))
+    weekdays = {weekday for (weekday,) in _OPEN_WEEKDAYS.rows()} or set(range(7))
     day = local_today(now=now)
     while day.weekday() not in weekdays or now >= delivery_cutoff(day=day):
         day += timedelta(days=1)
