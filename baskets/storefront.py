@@ -13,7 +13,7 @@ added to the cart.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -205,6 +205,7 @@ def menu_categories() -> list[MenuCategory]:
 
 
 _DIET_COLUMNS = {code: f"themed_basket__{code}" for code in Diet.values}
+_DIET_CODES = frozenset(_DIET_COLUMNS)
 
 
 def _rows_for_sale_query() -> QuerySet:
@@ -284,14 +285,15 @@ def baskets_for_sale(
     diets: Collection[str] = (),
     persons: int | None = None,
     rows: list[dict] | None = None,
-) -> list[BasketCard]:
+) -> Sequence[BasketCard]:
     """Baskets on sale, by theme then title: from ``rows`` (``rows_for_sale()``, which the list
     also takes its filters from) when given, else in one query.
 
     ``theme`` is a theme slug; a basket matches ``diets`` when it promises every one of them;
-    with ``persons`` only baskets sold for that household size are listed.
+    with ``persons`` only baskets sold for that household size are listed. Each card is built
+    when it is read: a list page shows 24, whatever the number that match.
     """
-    unknown = set(diets) - set(Diet.values)
+    unknown = set(diets) - _DIET_CODES
     if unknown:
         raise ValueError(f"Unknown diets: {sorted(unknown)}")
     columns = [_DIET_COLUMNS[code] for code in diets]
@@ -301,27 +303,42 @@ def baskets_for_sale(
     for row in rows:
         if theme and row["themed_basket__theme__slug"] != theme:
             continue
-        if not all(row[column] for column in columns):
+        if columns and not all(row[column] for column in columns):
             continue
         grouped.setdefault(row["themed_basket_id"], []).append(row)
+    groups = list(grouped.values())
     if persons is not None:
-        grouped = {
-            basket: basket_rows
-            for basket, basket_rows in grouped.items()
+        groups = [
+            basket_rows
+            for basket_rows in groups
             if any(row["persons"] == persons for row in basket_rows)
-        }
-    cards = []
-    for basket_rows in grouped.values():
+        ]
+    return _Cards(groups, persons=persons)
+
+
+class _Cards(Sequence):
+    """The cards of groups of rows (one group per basket), each built when read."""
+
+    def __init__(self, groups: list[list[dict]], *, persons: int | None) -> None:
+        self._groups = groups
+        self._persons = persons
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._card(basket_rows) for basket_rows in self._groups[index]]
+        return self._card(self._groups[index])
+
+    def _card(self, basket_rows: list[dict]) -> BasketCard:
         first = basket_rows[0]
-        cards.append(
-            BasketCard(
-                product_id=first["themed_basket__product_id"],
-                **_basket_facts(first),
-                offers=_offers(basket_rows, days=first["themed_basket__days"]),
-                persons=persons,
-            )
+        return BasketCard(
+            product_id=first["themed_basket__product_id"],
+            **_basket_facts(first),
+            offers=_offers(basket_rows, days=first["themed_basket__days"]),
+            persons=self._persons,
         )
-    return cards
 
 
 def _basket_facts(row: dict) -> dict:

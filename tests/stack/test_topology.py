@@ -142,3 +142,18 @@ def test_stack_refuses_a_size_that_could_exhaust_postgresql(tmp_path):
     default = stack_check(tmp_path)
     assert default.returncode == 0, default.stderr
     assert "3 servers + 1 reloading" in default.stdout
+
+
+def test_each_gunicorn_worker_freezes_the_loaded_app_out_of_the_garbage_collector():
+    import gc
+    import runpy
+
+    hooks = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    assert gc.get_freeze_count() == 0
+    try:
+        # when a worker has loaded the app
+        hooks["post_worker_init"](worker=None)
+        # then what is alive now is out of the collector's generations
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
