@@ -652,3 +652,26 @@ def test_the_storefront_pages_only_read_so_run_outside_a_transaction():
 
     assert basket_list._non_atomic_requests == {"default"}
     assert basket_detail._non_atomic_requests == {"default"}
+
+
+def test_a_component_in_two_aisles_is_listed_once_with_its_own_pack_size_and_brand(db):
+    from oscar.apps.catalogue.categories import create_from_breadcrumbs
+    from oscar.apps.catalogue.models import ProductCategory
+
+    # given a basket of rice (in two aisles), lentils (no brand) and salt (no aisle)
+    rice = grocery_create(title="Riz", pack_size="1 kg", brand="Rizière", category="Épicerie")
+    ProductCategory.objects.create(product=rice, category=create_from_breadcrumbs("Bio"))
+    lentils = grocery_create(title="Lentilles", pack_size="500 g", brand="", category="Épicerie")
+    salt = grocery_create(title="Sel", pack_size="", brand="Salins")
+    basket = themed_basket_create(components={rice: 2, lentils: 1, salt: 1})
+    # when its page is read
+    page = basket_page(product_id=basket.product_id)
+    # then each component once, under its first aisle by name, the aisle-less last
+    assert [
+        (line.aisle, line.title, line.pack_size, line.brand, line.quantity)
+        for line in page.components
+    ] == [
+        ("Bio", "Riz", "1 kg", "Rizière", 4),
+        ("Épicerie", "Lentilles", "500 g", "", 2),
+        ("", "Sel", "", "Salins", 2),
+    ]
