@@ -9,11 +9,12 @@ go short, or get a substitute), so a bad week does not hide a good one after it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class WeekCoverage:
+class WeekCoverage(NamedTuple):
+    # A named tuple rather than a frozen dataclass: a basket page builds one per component and
+    # week (160 for 40 components), and a tuple is built ten times faster.
     carry_in: int
     committed: int
     demand: int
@@ -54,12 +55,15 @@ def adds_shortfall(
     *, stock: int, committed: Sequence[int], demand: Sequence[int], extra: Sequence[int]
 ) -> int | None:
     """The first week index where adding ``extra`` (per week) creates or deepens a shortfall,
-    or None when it all fits."""
-    before = coverage_weeks(stock=stock, committed=committed, demand=demand)
-    after = coverage_weeks(
-        stock=stock, committed=committed, demand=[d + e for d, e in zip(demand, extra, strict=True)]
-    )
-    for index, (old, new) in enumerate(zip(before, after, strict=True)):
-        if new.shortfall > old.shortfall:
+    or None when it all fits: ``coverage_weeks`` without and with ``extra``, week by week in one
+    pass (a basket page checks every component of the basket)."""
+    carry = carry_with = max(0, stock)
+    weeks = zip(committed, demand, extra, strict=True)
+    for index, (week_committed, week_demand, week_extra) in enumerate(weeks):
+        available = carry + week_committed
+        available_with = carry_with + week_committed
+        if max(0, week_demand + week_extra - available_with) > max(0, week_demand - available):
             return index
+        carry = max(0, available - week_demand)
+        carry_with = max(0, available_with - week_demand - week_extra)
     return None
