@@ -11,6 +11,7 @@ import secrets
 
 from django.http import HttpRequest
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+from django.utils.functional import SimpleLazyObject
 
 _CHARS = CSRF_ALLOWED_CHARS
 _INDEX = {char: index for index, char in enumerate(_CHARS)}
@@ -49,3 +50,10 @@ def csrf_token(request: HttpRequest) -> str:
         for char, shift in zip(secret, mask, strict=True)
     )
     return "".join(_CHARS[index] for index in mask) + cipher
+
+
+def csrf(request: HttpRequest) -> dict:
+    """A context processor in place of Django's own (``django.template.context_processors.csrf``,
+    which every ``RequestContext`` runs first): the same lazy ``csrf_token``, from
+    ``csrf_token`` above, for every ``{% csrf_token %}`` of every page rendered."""
+    return {"csrf_token": SimpleLazyObject(lambda: csrf_token(request))}

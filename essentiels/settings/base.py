@@ -116,11 +116,16 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "oscar.apps.search.context_processors.search_form",
+                "essentiels.context_processors.search_form",
                 "oscar.apps.checkout.context_processors.checkout",
                 "oscar.apps.communication.notifications.context_processors.notifications",
                 "oscar.core.context_processors.metadata",
+                # Last: replaces Django's csrf_token (always run first) with the same token,
+                # drawn in one os.urandom call instead of 64.
+                "essentiels.security.csrf_token.csrf",
             ],
+            # Django's {% url %} in every template, each address remembered per process.
+            "builtins": ["essentiels.templatetags.remembered_urls"],
         },
     },
 ]

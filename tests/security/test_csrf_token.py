@@ -52,3 +52,25 @@ def test_the_characters_are_drawn_evenly():
     # each of the 62 characters about 2,000 times (a biased draw would favour the first 8)
     assert min(counts.values()) > 1700
     assert max(counts.values()) < 2300
+
+
+def test_every_page_renders_its_csrf_token_with_it_and_the_form_posts(monkeypatch, settings):
+    from django.template import engines
+
+    def slow(request):
+        raise AssertionError("Django's get_token drew the page's token")
+
+    monkeypatch.setattr("django.template.context_processors.get_token", slow)
+    request = RequestFactory().get("/paniers/")
+    html = (
+        engines["django"].from_string("{% csrf_token %}").render({}, request)
+    )  # a RequestContext: Django's csrf processor first, ours last
+    token = html.split('value="')[1].split('"')[0]
+    _check_token_format(token)
+    # then it is the masked secret the middleware will set as the cookie, and it posts
+    secret = request.META["CSRF_COOKIE"]
+    assert _unmask_cipher_token(token) == secret
+    post = RequestFactory().post("/i18n/setlang/", {"csrfmiddlewaretoken": token})
+    post.COOKIES[settings.CSRF_COOKIE_NAME] = secret
+    middleware = CsrfViewMiddleware(lambda r: HttpResponse())
+    assert middleware.process_view(post, lambda r: HttpResponse(), (), {}) is None
