@@ -13,9 +13,12 @@ added to the cart.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Sequence
+import itertools
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
+from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import F, QuerySet, Subquery
@@ -79,6 +82,17 @@ def _diet_badges(codes: Collection[str]) -> tuple[DietBadge, ...]:
     )
 
 
+@functools.lru_cache(maxsize=2 ** len(_DIET_CHOICES))
+def _promised_diet_badges(promises: tuple[bool, ...]) -> tuple[DietBadge, ...]:
+    """``_diet_badges`` of a basket's flags, one per diet in ``Diet``'s order, remembered per
+    combination (a list page asked for 24 the same few): the badges' labels stay lazy."""
+    return tuple(
+        DietBadge(code=code, label=label)
+        for (code, label), promised in zip(_DIET_CHOICES, promises, strict=True)
+        if promised
+    )
+
+
 @dataclass(frozen=True)
 class BasketCard:
     """A basket in the list: what it promises, its sizes and its prices."""
@@ -130,6 +144,17 @@ def basket_url(*, product_id: int, slug: str) -> str:
     )
 
 
+def basket_urls() -> Callable[[int, str], str]:
+    """``basket_url`` for many baskets, as ``f(product_id, slug)``: what it reads (the language,
+    script prefix and URLconf: ~4 µs) read once, for a list of cards."""
+    language, prefix, urlconf = get_language(), get_script_prefix(), get_urlconf()
+
+    def url(product_id: int, slug: str) -> str:
+        return _basket_url(product_id, slug or "panier", language, prefix, urlconf)
+
+    return url
+
+
 @functools.lru_cache(maxsize=8192)
 def _basket_url(product_id: int, slug: str, _language, _prefix, _urlconf) -> str:
     """Remembered per language, script prefix and URLconf (what ``reverse`` reads): a list page
@@ -158,18 +183,15 @@ class ThemeOnSale:
     name: str
 
 
-def themes_and_sizes_on_sale(rows: list[dict]) -> tuple[list[ThemeOnSale], list[int]]:
+def themes_and_sizes_on_sale(rows: list[SaleRow]) -> tuple[list[ThemeOnSale], list[int]]:
     """The themes with at least one basket on sale, in the staff's order, and the household
     sizes at least one basket is on sale for, smallest first: the list's filters, from its
     ``rows_for_sale()``."""
     themes: dict[str, ThemeOnSale] = {}
-    sizes: set[int] = set()
     for row in rows:  # in the themes' order
-        slug = row["themed_basket__theme__slug"]
-        if slug not in themes:
-            themes[slug] = ThemeOnSale(slug=slug, name=row["themed_basket__theme__name"])
-        sizes.add(row["persons"])
-    return list(themes.values()), sorted(sizes)
+        if row.theme_slug not in themes:
+            themes[row.theme_slug] = ThemeOnSale(slug=row.theme_slug, name=row.theme_name)
+    return list(themes.values()), sorted({row.persons for row in rows})
 
 
 @dataclass(frozen=True)
@@ -206,10 +228,39 @@ _DIET_COLUMNS = {code: f"themed_basket__{code}" for code in Diet.values}
 _DIET_CODES = frozenset(_DIET_COLUMNS)
 
 
+class SaleRow(NamedTuple):
+    """A household size on sale, with its basket, theme and price: a row of ``rows_for_sale()``.
+    A tuple rather than a dict: 180 rows are built in 30 µs instead of 120 (its fields are the
+    columns of ``_rows_for_sale_query``, in their order)."""
+
+    variant_id: int
+    product_id: int  # the variant's product
+    persons: int
+    price: Decimal
+    basket_id: int  # its ThemedBasket
+    basket_product_id: int  # the basket's parent product
+    title: str
+    slug: str
+    theme_name: str
+    theme_slug: str
+    days: int
+    # The basket's promises, one flag per diet, in Diet's order (_DIET_COLUMNS').
+    vegetarian: bool
+    vegan: bool
+    halal: bool
+    no_pork: bool
+    gluten_free: bool
+    lactose_free: bool
+
+
+_FIRST_DIET = SaleRow._fields.index(Diet.values[0])
+_BASKET_ID = attrgetter("basket_id")
+
+
 def _rows_for_sale_query() -> QuerySet:
     # Each variant with each of its stock records (a join: the first one's price is Oscar's,
     # UseFirstStockRecord), which PostgreSQL reads in one pass where a price subquery per
-    # variant cost it a scan each.
+    # variant cost it a scan each. The columns are SaleRow's fields, in their order.
     return (
         BasketVariant.objects.filter(
             rule_status=RuleStatus.VALID,
@@ -246,10 +297,21 @@ def _rows_for_sale_query() -> QuerySet:
 _ROWS_FOR_SALE = PreparedQuery("storefront_rows_for_sale", _rows_for_sale_query)
 
 
-def rows_for_sale() -> list[dict]:
+def rows_for_sale() -> list[SaleRow]:
     """Every household size on sale of every basket on sale, with its basket, theme and price,
-    by theme, then title, then size (one query): what the list shows, its filters included."""
-    return list(_priced_variants(_ROWS_FOR_SALE.dicts()))
+    by theme, then title (a basket's rows together), then size (one query): what the list
+    shows, its filters included."""
+    # Each variant's first stock record (Oscar's UseFirstStockRecord), when it has a price: a
+    # variant's rows come together, by stock record (as _priced_variants, on tuples).
+    rows = []
+    previous = None
+    for row in _ROWS_FOR_SALE.rows():
+        if row[0] == previous:  # a later stock record of the same variant
+            continue
+        previous = row[0]
+        if row[3] is not None:  # unpriced: not for sale
+            rows.append(row)
+    return list(map(SaleRow._make, rows))
 
 
 def _priced_variants(rows: list[dict]):
@@ -282,7 +344,7 @@ def baskets_for_sale(
     theme: str | None = None,
     diets: Collection[str] = (),
     persons: int | None = None,
-    rows: list[dict] | None = None,
+    rows: list[SaleRow] | None = None,
 ) -> Sequence[BasketCard]:
     """Baskets on sale, by theme then title: from ``rows`` (``rows_for_sale()``, which the list
     also takes its filters from) when given, else in one query.
@@ -294,30 +356,27 @@ def baskets_for_sale(
     unknown = set(diets) - _DIET_CODES
     if unknown:
         raise ValueError(f"Unknown diets: {sorted(unknown)}")
-    columns = [_DIET_COLUMNS[code] for code in diets]
     if rows is None:
         rows = rows_for_sale()
-    grouped: dict[int, list[dict]] = {}
-    for row in rows:
-        if theme and row["themed_basket__theme__slug"] != theme:
+    groups: list[list[SaleRow]] = []
+    # Theme and diets are the basket's: read on its first row.
+    for _, group in itertools.groupby(rows, key=_BASKET_ID):
+        basket_rows = list(group)
+        first = basket_rows[0]
+        if theme and first.theme_slug != theme:
             continue
-        if columns and not all(row[column] for column in columns):
+        if diets and not all(getattr(first, code) for code in diets):
             continue
-        grouped.setdefault(row["themed_basket_id"], []).append(row)
-    groups = list(grouped.values())
-    if persons is not None:
-        groups = [
-            basket_rows
-            for basket_rows in groups
-            if any(row["persons"] == persons for row in basket_rows)
-        ]
+        if persons is not None and not any(row.persons == persons for row in basket_rows):
+            continue
+        groups.append(basket_rows)
     return _Cards(groups, persons=persons)
 
 
 class _Cards(Sequence):
     """The cards of groups of rows (one group per basket), each built when read."""
 
-    def __init__(self, groups: list[list[dict]], *, persons: int | None) -> None:
+    def __init__(self, groups: list[list[SaleRow]], *, persons: int | None) -> None:
         self._groups = groups
         self._persons = persons
 
@@ -329,18 +388,35 @@ class _Cards(Sequence):
             return [self._card(basket_rows) for basket_rows in self._groups[index]]
         return self._card(self._groups[index])
 
-    def _card(self, basket_rows: list[dict]) -> BasketCard:
+    def _card(self, basket_rows: list[SaleRow]) -> BasketCard:
         first = basket_rows[0]
+        days = first.days
         return BasketCard(
-            product_id=first["themed_basket__product_id"],
-            **_basket_facts(first),
-            offers=_offers(basket_rows, days=first["themed_basket__days"]),
+            product_id=first.basket_product_id,
+            title=first.title,
+            slug=first.slug,
+            theme_name=first.theme_name,
+            theme_slug=first.theme_slug,
+            days=days,
+            diets=_promised_diet_badges(first[_FIRST_DIET:]),
+            offers=tuple(
+                [
+                    VariantOffer(
+                        variant_id=row.variant_id,
+                        product_id=row.product_id,
+                        persons=row.persons,
+                        days=days,
+                        price=row.price,
+                    )
+                    for row in basket_rows
+                ]
+            ),
             persons=self._persons,
         )
 
 
 def _basket_facts(row: dict) -> dict:
-    """A basket's own fields, from the row of any of its household sizes (list and page)."""
+    """A basket's own fields, from the row of any of its household sizes (its page)."""
     return {
         "title": row["themed_basket__product__title"],
         "slug": row["themed_basket__product__slug"],

@@ -15,10 +15,17 @@ from django.urls import reverse
 from oscar.apps.basket.models import Line
 from oscar.apps.catalogue.models import ProductClass
 
-from baskets.models import BasketTheme, ThemedBasket
+from baskets.models import BasketTheme, Diet, ThemedBasket
 from baskets.product_classes import BASKET_CLASS_SLUG
 from baskets.services.rules import basket_variant_withdraw
-from baskets.storefront import basket_page, baskets_for_sale, price_per_person_day
+from baskets.storefront import (
+    SaleRow,
+    _rows_for_sale_query,
+    basket_page,
+    baskets_for_sale,
+    price_per_person_day,
+    rows_for_sale,
+)
 from essentiels.oscar_forks.partner.models import StockRecord
 from tests.baskets.factories import (
     ALL_DIETS,
@@ -675,3 +682,82 @@ def test_a_component_in_two_aisles_is_listed_once_with_its_own_pack_size_and_bra
         ("Épicerie", "Lentilles", "500 g", "", 2),
         ("", "Sel", "", "Salins", 2),
     ]
+
+
+# --- The list's rows (rows_for_sale: one query for the cards and the filters) ---
+
+# The column of the list's query that each of SaleRow's fields holds.
+SALE_ROW_COLUMNS = {
+    "variant_id": "pk",
+    "product_id": "product_id",
+    "persons": "persons",
+    "price": "price",
+    "basket_id": "themed_basket_id",
+    "basket_product_id": "themed_basket__product_id",
+    "title": "themed_basket__product__title",
+    "slug": "themed_basket__product__slug",
+    "theme_name": "themed_basket__theme__name",
+    "theme_slug": "themed_basket__theme__slug",
+    "days": "themed_basket__days",
+    **{code: f"themed_basket__{code}" for code in Diet.values},
+}
+
+
+def test_the_lists_rows_are_its_querys_rows_field_by_field(shop):
+    # when the list's rows are read, and its query evaluated by Django as a values() queryset
+    rows = rows_for_sale()
+    evaluated = list(_rows_for_sale_query())
+    # then each row holds each column in its field (one stock record each here)
+    assert SaleRow._fields == tuple(SALE_ROW_COLUMNS)
+    assert tuple(evaluated[0]) == tuple(SALE_ROW_COLUMNS.values())
+    assert rows == [
+        SaleRow(**{field: values[column] for field, column in SALE_ROW_COLUMNS.items()})
+        for values in evaluated
+    ]
+    assert [(row.title, row.persons, row.price, row.vegetarian) for row in rows] == [
+        ("Panier omnivore", 2, Decimal("60.00"), False),
+        ("Panier omnivore", 4, Decimal("100.00"), False),
+        ("Panier végétarien", 1, Decimal("35.00"), True),
+        ("Panier végétarien", 2, Decimal("62.00"), True),
+        ("Panier fromager", 2, Decimal("40.00"), True),
+        ("Panier fromager", 3, Decimal("55.00"), True),
+    ]
+
+
+def test_a_sizes_first_stock_record_prices_it_on_the_list(client, shop):
+    from oscar.apps.partner.models import Partner
+
+    # given a second stock record, cheaper, for each of the omnivore basket's sizes
+    other = Partner.objects.create(name="Autre entrepôt")
+    for n, variant in enumerate(shop.omnivore.variants.order_by("persons")):
+        StockRecord.objects.create(
+            product_id=variant.product_id, partner=other, partner_sku=f"O-{n}", price="1.00"
+        )
+    # and the 4-person size's first one without a price (not for sale)
+    four = shop.omnivore.variants.get(persons=4)
+    first = StockRecord.objects.filter(product_id=four.product_id).order_by("pk").first()
+    StockRecord.objects.filter(pk=first.pk).update(price=None)
+    # when the list is read
+    rows = [row for row in rows_for_sale() if row.basket_id == shop.omnivore.pk]
+    # then the 2-person size at its first record's price, the 4-person size not at all
+    assert [(row.persons, row.price) for row in rows] == [(2, Decimal("60.00"))]
+    assert list(baskets_for_sale(persons=4)) == []
+    assert euros("à partir de 60,00 €") in page_text(client.get("/paniers/?theme=essentiel"))
+
+
+def test_two_baskets_with_the_same_title_are_two_cards(client, shop):
+    # given another basket with the same title in the same theme, sold for 5
+    rice = grocery_create(title="Riz")
+    twin = themed_basket_create(
+        title="Panier omnivore", theme=shop.essentiel, components={rice: 1}, sizes={5: "90.00"}
+    )
+    # when the list is read
+    cards = baskets_for_sale()
+    # then each basket is a card with its own sizes (the later one second), and the size
+    # filter tells them apart
+    assert [(card.product_id, card.sizes) for card in cards[:3]] == [
+        (shop.omnivore.product_id, [2, 4]),
+        (twin.product_id, [5]),
+        (shop.vegetarian.product_id, [1, 2]),
+    ]
+    assert [card.product_id for card in baskets_for_sale(persons=5)] == [twin.product_id]

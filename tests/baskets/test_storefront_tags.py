@@ -1,23 +1,35 @@
 """The storefront tags written in Python render what templates rendered before them: a basket
 page's composition table (``{% composition_table %}``, formerly a section of
-``basket_detail.html``) and the list's cards (``{% basket_cards %}``), byte for byte as before
-they looked each text up once a call. Pure: dataclasses in, HTML out, no database."""
+``basket_detail.html``), the list's cards (``{% basket_cards %}``), byte for byte as before
+they looked each text up once a call, and the list's filters' options (``{% filter_options %}``,
+``{% diet_checkboxes %}``, formerly loops of ``basket_list.html``). Pure: dataclasses in, HTML
+out, no database."""
 
 from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from unittest import mock
 
 import pytest
 from django.template import engines
 from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext_lazy
 
+from baskets import storefront
+from baskets.models import Diet
 from baskets.storefront import BasketCard, ComponentLine, VariantOffer, _diet_badges
 from baskets.templatetags import storefront_tags
-from baskets.templatetags.storefront_tags import basket_cards, composition_table, diet_badges
+from baskets.templatetags.storefront_tags import (
+    basket_cards,
+    composition_table,
+    diet_badges,
+    diet_checkboxes,
+    filter_options,
+)
 
 HOSTILE = "<script>alert('x')</script>"
 _ids = itertools.count(1)
@@ -327,6 +339,91 @@ def test_card_texts_are_translated_once_per_list():
     assert ngettext.call_count == 2
     assert language.call_count == 1
     assert html.count("<li><article") == 24
+
+
+def test_hostile_texts_in_a_card_are_escaped():
+    # given a title and a theme name that look like HTML, with quotes and ampersands
+    title = f'{HOSTILE} "Panier" & co'
+    theme = f'{HOSTILE} "&amp; <b>'
+    hostile = replace(card(persons=2), title=title, theme_name=theme)
+    # when its card is rendered
+    html = basket_cards([hostile])
+    # then both show as text, escaped as {{ value }} escapes them, and nothing else changes
+    assert "<script>" not in html
+    assert "<b>" not in html
+    assert html == CARD_FOR_TWO.replace("Panier &lt;Essentiel&gt; &amp; co", escape(title)).replace(
+        "Fromages &amp; vins", escape(theme)
+    )
+    assert escape(title) == (
+        "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &quot;Panier&quot; &amp; co"
+    )
+
+
+def test_cards_read_one_at_a_time_show_their_own_diets():
+    # given cards built as they are read (a generator), each with diets of its own
+    diets = [("vegan",), ("halal",), (), ("vegetarian", "halal")] * 6
+
+    def cards():
+        for codes in diets:
+            yield card(diets=codes)
+
+    # when they are rendered, then each card shows its own diets
+    assert basket_cards(cards()) == "".join(basket_cards([card(diets=codes)]) for codes in diets)
+
+
+def test_the_cards_addresses_are_read_once_per_list():
+    # given 24 cards
+    cards = [card(persons=2), card()] * 12
+    urlconf = mock.Mock(wraps=storefront.get_urlconf)
+    prefix = mock.Mock(wraps=storefront.get_script_prefix)
+    with (
+        mock.patch.object(storefront, "get_urlconf", urlconf),
+        mock.patch.object(storefront, "get_script_prefix", prefix),
+    ):
+        # when they are rendered
+        html = basket_cards(cards)
+    # then what an address depends on is read once, and each card links to its basket
+    assert urlconf.call_count == prefix.call_count == 1
+    assert html == (CARD_FOR_TWO + CARD_FROM) * 12
+
+
+# --- {% filter_options options %}, {% diet_checkboxes options %}: the list's filters ---
+
+# The loops of basket_list.html before the tags, in their place in the form.
+OPTIONS_LOOP = (
+    '{% for value, label, selected in options %}<option value="{{ value }}"'
+    "{% if selected %} selected{% endif %}>{{ label }}</option>{% endfor %}"
+)
+CHECKBOXES_LOOP = """{% for value, label, selected in options %}
+                            <div class="form-check">
+                                <input type="checkbox" name="diet" value="{{ value }}" class="form-check-input" id="id_diet_{{ forloop.counter0 }}"{% if selected %} checked{% endif %}>
+                                <label class="form-check-label" for="id_diet_{{ forloop.counter0 }}">{{ label }}</label>
+                            </div>
+                        {% endfor %}"""  # noqa: E501
+
+FILTER_OPTIONS = [
+    [],
+    [("", gettext_lazy("All themes"), True), ("essentiel", "Essentiel", False)],
+    [("", gettext_lazy("All sizes"), False), ("2", "2 personnes", True), ("4", "4 pers.", False)],
+    [(HOSTILE, f'{HOSTILE} "&amp;', True), ('a"b&c', "l'été", False)],
+    [(code, label, code == "vegan") for code, label in Diet.choices],
+    [(code, label, True) for code, label in Diet.choices],
+]
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize("options", FILTER_OPTIONS)
+def test_filter_tags_render_what_the_template_loops_rendered(language, options):
+    with translation.override(language):
+        # when the tags and the loops they replace render the same options
+        loops = [
+            engines["django"].from_string(loop).render({"options": options})
+            for loop in (OPTIONS_LOOP, CHECKBOXES_LOOP)
+        ]
+        # then they write the same, byte for byte
+        assert filter_options(options) == loops[0]
+        assert diet_checkboxes(options) == loops[1]
+    assert "<script>" not in filter_options(options) + diet_checkboxes(options)
 
 
 def test_diet_badges_on_a_basket_page():
