@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import operator
 import re
 import secrets
@@ -72,8 +73,12 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
+from django_redis.client import DefaultClient
+from redis.exceptions import RedisError
 
 from essentiels.security.csrf_token import csrf_token
+
+logger = logging.getLogger(__name__)
 
 # Rendered where the CSRF token goes in a page bound for the cache; replaced per response.
 CSRF_HOLE = "storefront-csrf-hole-9b1e4c"
@@ -223,12 +228,14 @@ class _Page:
         else:
             # The page's current version tokens (a few bytes from Redis); the page itself from
             # this process's copy when it has the current one, else from Redis.
-            found = cache.get_many(version_keys)
+            found = _cached_many(version_keys)
             versions = (found.get(version_keys[0]), found.get(version_keys[1]))
             entry = _local_pages.get(wanted, versions)
             if entry is None:
                 entry = _current(cache.get(wanted), versions)
                 if entry is not None:
+                    # Kept encoded: the response's bytes, without encoding 30 KB each time.
+                    entry = (*entry[:2], entry[2].encode(), *entry[3:])
                     _local_pages.put(wanted, entry)
             if entry is not None:
                 return self._respond(entry[2], entry[3], "hit")
@@ -286,7 +293,7 @@ class _Page:
             return response
         return html, response["Content-Type"], holes
 
-    def _respond(self, html: str, content_type: str, source: str) -> HttpResponse:
+    def _respond(self, html: str | bytes, content_type: str, source: str) -> HttpResponse:
         response = HttpResponse(_with_token(self.request, html), content_type=content_type)
         response[CACHE_HEADER] = source
         return response
@@ -365,8 +372,37 @@ def _holes_template(holes: tuple[Hole, ...]):
     return engines["django"].from_string(source)
 
 
-def _with_token(request: HttpRequest, html: str) -> str:
+def _cached_many(keys: list[str]) -> dict[str, Any]:
+    """``cache.get_many(keys)``: with django-redis, one MGET on its client without its wrappers
+    (~20 µs less for every page from the cache, which reads its version tokens first), errors
+    logged and ignored as it ignores them (``IGNORE_EXCEPTIONS``): Redis down, pages are
+    rendered. Any other cache: its own ``get_many``."""
+    client = getattr(cache, "client", None)
+    if not isinstance(client, DefaultClient):
+        return cache.get_many(keys)
+    try:
+        values = client.get_client(write=False).mget([client.make_key(key) for key in keys])
+    except (RedisError, OSError):
+        if not cache._ignore_exceptions:
+            raise
+        logger.warning("Redis unreachable: storefront page rendered", exc_info=True)
+        return {}
+    return {
+        key: client.decode(value)
+        for key, value in zip(keys, values, strict=True)
+        if value is not None
+    }
+
+
+_CSRF_HOLE_BYTES = CSRF_HOLE.encode()
+
+
+def _with_token(request: HttpRequest, html: str | bytes) -> str | bytes:
     # As Django's get_token (cheaper): also makes the CSRF middleware set or renew the cookie.
+    if isinstance(html, bytes):
+        if _CSRF_HOLE_BYTES in html:
+            return html.replace(_CSRF_HOLE_BYTES, csrf_token(request).encode())
+        return html
     return html.replace(CSRF_HOLE, csrf_token(request)) if CSRF_HOLE in html else html
 
 
