@@ -68,7 +68,7 @@ def body_of(response) -> bytes:
 
 
 @pytest.fixture
-def hostile_shop():
+def hostile_shop(django_capture_on_commit_callbacks):
     """Products, shoppers and addresses named by an attacker, on Tuesday 8 December 2026."""
     district = paris_13e()
     products = [make_grocery(title) for title in HOSTILE]
@@ -97,7 +97,8 @@ def hostile_shop():
     customer = oscar.UserFactory(
         first_name=HOSTILE[0], last_name=HOSTILE[2], email=HOSTILE_EMAILS[0]
     )
-    oscar.create_order(user=customer)
+    with django_capture_on_commit_callbacks(execute=True):  # its order's commit: analytics
+        oscar.create_order(user=customer)
     cart = oscar.create_basket()
     cart.owner = oscar.UserFactory(first_name=HOSTILE[3], email=HOSTILE_EMAILS[1])
     cart.save()
