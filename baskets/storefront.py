@@ -254,6 +254,7 @@ class SaleRow(NamedTuple):
 
 
 _FIRST_DIET = SaleRow._fields.index(Diet.values[0])
+_SALE_VARIANT, _SALE_PRICE = SaleRow._fields.index("variant_id"), SaleRow._fields.index("price")
 _BASKET_ID = attrgetter("basket_id")
 
 
@@ -301,28 +302,20 @@ def rows_for_sale() -> list[SaleRow]:
     """Every household size on sale of every basket on sale, with its basket, theme and price,
     by theme, then title (a basket's rows together), then size (one query): what the list
     shows, its filters included."""
-    # Each variant's first stock record (Oscar's UseFirstStockRecord), when it has a price: a
-    # variant's rows come together, by stock record (as _priced_variants, on tuples).
-    rows = []
-    previous = None
-    for row in _ROWS_FOR_SALE.rows():
-        if row[0] == previous:  # a later stock record of the same variant
-            continue
-        previous = row[0]
-        if row[3] is not None:  # unpriced: not for sale
-            rows.append(row)
+    rows = _priced_variants(_ROWS_FOR_SALE.rows(), variant=_SALE_VARIANT, price=_SALE_PRICE)
     return list(map(SaleRow._make, rows))
 
 
-def _priced_variants(rows: list[dict]):
-    """Of rows of variants joined to their stock records (ordered by stock record within a
-    variant), each variant's first one — Oscar's UseFirstStockRecord — when it has a price."""
-    seen: set[int] = set()
+def _priced_variants(rows: list, *, variant, price):
+    """Of rows of variants joined to their stock records (a variant's rows together, by stock
+    record), each variant's first one — Oscar's UseFirstStockRecord — when it has a price.
+    ``variant`` and ``price`` index the rows (tuples or dicts)."""
+    previous = None
     for row in rows:
-        if row["pk"] in seen:  # a later stock record of the same variant
+        if row[variant] == previous:  # a later stock record of the same variant
             continue
-        seen.add(row["pk"])
-        if row["price"] is not None:  # unpriced: not for sale
+        previous = row[variant]
+        if row[price] is not None:  # unpriced: not for sale
             yield row
 
 
@@ -609,7 +602,9 @@ def basket_page(*, product_id: int, persons: int | None = None) -> BasketPage | 
     size (or the default one), in two queries. ``None`` when the basket is not on sale."""
     by_persons = {
         row["persons"]: row
-        for row in _priced_variants(_BASKET_VARIANTS.dicts(product_id=product_id))
+        for row in _priced_variants(
+            _BASKET_VARIANTS.dicts(product_id=product_id), variant="pk", price="price"
+        )
     }
     if not by_persons:
         return None
