@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
@@ -86,10 +86,8 @@ def _diet_badges(codes: Collection[str]) -> tuple[DietBadge, ...]:
 def _promised_diet_badges(promises: tuple[bool, ...]) -> tuple[DietBadge, ...]:
     """``_diet_badges`` of a basket's flags, one per diet in ``Diet``'s order, remembered per
     combination (a list page asked for 24 the same few): the badges' labels stay lazy."""
-    return tuple(
-        DietBadge(code=code, label=label)
-        for (code, label), promised in zip(_DIET_CHOICES, promises, strict=True)
-        if promised
+    return _diet_badges(
+        {code for (code, _label), promised in zip(_DIET_CHOICES, promises, strict=True) if promised}
     )
 
 
@@ -319,16 +317,15 @@ def _priced_variants(rows: list, *, variant, price):
             yield row
 
 
-def _offers(rows: list[dict], *, days: int) -> tuple[VariantOffer, ...]:
+def _offers(
+    sizes: Iterable[tuple[int, int, int, Decimal]], *, days: int
+) -> tuple[VariantOffer, ...]:
+    """A basket's offers from its sizes' (variant id, product id, persons, price)."""
     return tuple(
         VariantOffer(
-            variant_id=row["pk"],
-            product_id=row["product_id"],
-            persons=row["persons"],
-            days=days,
-            price=row["price"],
+            variant_id=variant_id, product_id=product_id, persons=persons, days=days, price=price
         )
-        for row in rows
+        for variant_id, product_id, persons, price in sizes
     )
 
 
@@ -392,17 +389,9 @@ class _Cards(Sequence):
             theme_slug=first.theme_slug,
             days=days,
             diets=_promised_diet_badges(first[_FIRST_DIET:]),
-            offers=tuple(
-                [
-                    VariantOffer(
-                        variant_id=row.variant_id,
-                        product_id=row.product_id,
-                        persons=row.persons,
-                        days=days,
-                        price=row.price,
-                    )
-                    for row in basket_rows
-                ]
+            offers=_offers(
+                [(row.variant_id, row.product_id, row.persons, row.price) for row in basket_rows],
+                days=days,
             ),
             persons=self._persons,
         )
@@ -416,7 +405,7 @@ def _basket_facts(row: dict) -> dict:
         "theme_name": row["themed_basket__theme__name"],
         "theme_slug": row["themed_basket__theme__slug"],
         "days": row["themed_basket__days"],
-        "diets": _diet_badges([code for code, col in _DIET_COLUMNS.items() if row[col]]),
+        "diets": _promised_diet_badges(tuple(row[column] for column in _DIET_COLUMNS.values())),
     }
 
 
@@ -609,7 +598,13 @@ def basket_page(*, product_id: int, persons: int | None = None) -> BasketPage | 
     if not by_persons:
         return None
     first = next(iter(by_persons.values()))
-    offers = _offers(list(by_persons.values()), days=first["themed_basket__days"])
+    offers = _offers(
+        [
+            (row["pk"], row["product_id"], row["persons"], row["price"])
+            for row in by_persons.values()
+        ],
+        days=first["themed_basket__days"],
+    )
     missing = persons is not None and persons not in by_persons
     chosen = by_persons[persons if persons in by_persons else default_persons(list(by_persons))]
     components = _component_lines(_BASKET_COMPONENTS.rows(variant_id=chosen["pk"]))
